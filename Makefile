@@ -1,0 +1,41 @@
+# Every target creates .venv and installs the package on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint tools clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# dtc and iasl are used by the discovery tests; install them when missing and we are root.
+tools:
+	@if ! command -v dtc >/dev/null || ! command -v iasl >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing device-tree-compiler and acpica-tools"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq device-tree-compiler acpica-tools >/dev/null; \
+	  else \
+	    echo "dtc/iasl missing: apt-get install device-tree-compiler acpica-tools"; \
+	  fi; \
+	fi
+
+demo: $(STAMP)
+	$(BIN)/sdei demo
+
+test: $(STAMP) tools
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,127 @@
+"""Engine throughput: steps per second on a small signal/handle/complete loop, and the time a
+256-PE machine takes to run 100,000 event deliveries.
+
+Run `python benchmarks/bench_engine.py` to print the rows; `run(duration)` returns them as
+dicts {"name", "value", "unit", "goal"} for a table (goal None where there is none).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sdei.abi import Function
+from sdei.firmware import Platform
+from sdei.machine import (
+    PE,
+    Chooser,
+    DefaultChooser,
+    Image,
+    Machine,
+    MachineConfig,
+    RandomChooser,
+    Smc,
+)
+from sdei.machine.contexts import Code
+
+F = Function
+STEPS_GOAL = 200_000  # steps/s on the 4-PE loop
+DELIVERIES = 100_000
+KERNEL_BASE = 0x8000_0000
+
+Row = dict[str, object]
+
+
+def build_ring(
+    pes: int, *, rounds: int | None = None, deliveries: int | None = None
+) -> tuple[Machine, list[int]]:
+    """Every PE registers event 0, unmasks, and signals the next PE: `rounds` times each, or
+    until `deliveries` handlers have run. Handlers ask EVENT_CONTEXT(0) and COMPLETE."""
+    machine = Machine(MachineConfig(Platform.reference(pes)))
+    handled = [0]
+    image = Image("kernel")
+
+    def handler(pe: PE) -> Code:
+        yield Smc(F.EVENT_CONTEXT, 0)
+        handled[0] += 1
+        yield Smc(F.EVENT_COMPLETE, 0)
+
+    image.add("sdei_handler", 0x1000, handler)
+    machine.load(image, KERNEL_BASE)
+    ep = machine.code.address_of("kernel", "sdei_handler")
+    mpidrs = [pe.mpidr for pe in machine.pes]
+
+    def cpu(pe: PE, target: int) -> Code:
+        assert (yield Smc(F.EVENT_REGISTER, 0, ep, 0, 0, 0)) == 0
+        assert (yield Smc(F.EVENT_ENABLE, 0)) == 0
+        assert (yield Smc(F.PE_UNMASK)) == 0
+        signal = Smc(F.EVENT_SIGNAL, 0, mpidrs[target])
+        if rounds is not None:
+            for _ in range(rounds):
+                yield signal
+        else:
+            assert deliveries is not None
+            while handled[0] < deliveries:
+                yield signal
+
+    for i in range(pes):
+        machine.spawn(i, cpu, (i + 1) % pes)
+    return machine, handled
+
+
+def steps_per_second(make_chooser: Callable[[], Chooser], duration: float) -> float:
+    """Run fresh 4-PE loops until `duration` seconds of engine time have passed."""
+    steps = 0
+    elapsed = 0.0
+    while elapsed < duration:
+        machine, _ = build_ring(4, rounds=2_000)
+        start = time.perf_counter()
+        result = machine.run(make_chooser(), max_steps=10**7)
+        elapsed += time.perf_counter() - start
+        if not result.ok:
+            raise RuntimeError(f"benchmark run failed: {result.violation}")
+        steps += result.steps
+    return steps / elapsed
+
+
+def many_pes(pes: int = 256, deliveries: int = DELIVERIES) -> tuple[float, int, int]:
+    """Seconds for `pes` PEs to run `deliveries` handlers (and the deliveries and steps)."""
+    machine, handled = build_ring(pes, deliveries=deliveries)
+    start = time.perf_counter()
+    result = machine.run(max_steps=10**8)
+    seconds = time.perf_counter() - start
+    if not result.ok:
+        raise RuntimeError(f"benchmark run failed: {result.violation}")
+    return seconds, handled[0], result.steps
+
+
+def run(duration: float = 1.0) -> list[Row]:
+    rows: list[Row] = []
+    for name, make in (
+        ("engine steps/s, 4 PEs, default chooser", DefaultChooser),
+        ("engine steps/s, 4 PEs, RandomChooser(1)", lambda: RandomChooser(1)),
+    ):
+        rate = steps_per_second(make, duration)
+        rows.append({"name": name, "value": round(rate), "unit": "steps/s", "goal": STEPS_GOAL})
+    seconds, delivered, steps = many_pes()
+    rows += [
+        {"name": f"256 PEs, {delivered:,} deliveries", "value": round(seconds, 2), "unit": "s"},
+        {"name": "256 PEs, deliveries/s", "value": round(delivered / seconds), "unit": "/s"},
+        {"name": "256 PEs, steps/s", "value": round(steps / seconds), "unit": "steps/s"},
+    ]
+    for row in rows:
+        row.setdefault("goal", None)
+    return rows
+
+
+def main() -> None:
+    for row in run():
+        goal = row["goal"]
+        value = row["value"]
+        shown = f"{value:,}" if isinstance(value, int) else str(value)
+        suffix = f"  (goal {goal:,})" if isinstance(goal, int) else ""
+        print(f"{row['name']:<45} {shown:>12} {row['unit']}{suffix}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""The explorer: executions per second per strategy, dfs executions with and without
+partial-order reduction, and time to the first violation.
+
+`run(duration, runs)` follows the suite convention of `benchlib` (rows of `Row`; `Row.as_json()`
+gives the dicts). Toy scenarios come from examples/scenarios/; the built-in scenarios are
+measured too when they are installed (`builtin_rows`, slower: a complete dfs per fixed row).
+
+    python benchmarks/bench_explore.py [--duration 0.5] [--builtin]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from benchlib import Row
+from sdei.explore import explore
+from sdei.scenarios.registry import builtin
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
+CORRECT = ("counter.py::locked_update", "abba.py::ordered", "sdei_lock.py::masked_lock")
+BUGGY = ("counter.py::lost_update", "abba.py::abba", "sdei_lock.py::handler_lock")
+RANDOMIZED = ("random", "pct", "swarm")
+SEEDS = 5
+
+
+def _spec(name: str) -> str:
+    return str(EXAMPLES / name)
+
+
+def _short(name: str) -> str:
+    return name.rpartition("::")[2]
+
+
+def throughput_rows(duration: float, runs: int = 1) -> list[Row]:
+    """Executions per second of each strategy on the correct toys (nothing stops them early)."""
+    rows = []
+    for name in CORRECT:
+        for strategy in RANDOMIZED:
+            best = 0.0
+            for _ in range(runs):
+                report = explore(_spec(name), strategy=strategy, budget=duration, seed=1)
+                best = max(best, report.rate)
+            rows.append(
+                Row(
+                    f"explore {strategy}: {_short(name)}",
+                    "spec",
+                    best,
+                    "executions/s",
+                    detail="random executions of a toy scenario with no bug",
+                )
+            )
+        best = 0.0
+        for _ in range(runs):
+            done, start = 0, time.perf_counter()
+            while time.perf_counter() - start < duration:
+                done += explore(_spec(name), strategy="dfs").executions
+            best = max(best, done / (time.perf_counter() - start))
+        rows.append(
+            Row(
+                f"explore dfs: {_short(name)}",
+                "spec",
+                best,
+                "executions/s",
+                detail="complete dfs with DPOR, repeated",
+            )
+        )
+    return rows
+
+
+def reduction_rows() -> list[Row]:
+    """Executions a complete dfs takes with each reduction."""
+    rows = []
+    cases = [(name, None) for name in CORRECT] + [("counter.py::independent", 3)]
+    for name, cpus in cases:
+        for reduction in ("none", "sleep", "dpor"):
+            report = explore(_spec(name), strategy="dfs", reduction=reduction, cpus=cpus)
+            label = _short(name) + (f" ({cpus} CPUs)" if cpus else "")
+            rows.append(
+                Row(
+                    f"dfs executions: {label} [{reduction}]",
+                    "spec",
+                    report.executions,
+                    "executions",
+                    detail="executions of a complete dfs (fewer is better)",
+                )
+            )
+    return rows
+
+
+def time_to_bug_rows(
+    specs: tuple[str, ...] = BUGGY, *, era: str = "latest", budget: float = 60.0
+) -> list[Row]:
+    """Median executions and seconds to the first violation (default strategy, five seeds)."""
+    rows = []
+    for spec in specs:
+        times, counts = [], []
+        for seed in range(SEEDS):
+            report = explore(
+                _spec(spec) if "::" in spec else spec,
+                era=era,
+                seed=seed,
+                budget=budget,
+                shrink=False,
+            )
+            if report.found:
+                times.append(report.elapsed)
+                counts.append(report.executions)
+        label = f"{_short(spec)} ({era})"
+        found = f"{len(times)}/{SEEDS} seeds found it"
+        if times:
+            rows.append(
+                Row(
+                    f"time to bug: {label}",
+                    "spec",
+                    statistics.median(times),
+                    "s",
+                    detail=f"median over seeds; {found}",
+                )
+            )
+            rows.append(
+                Row(
+                    f"executions to bug: {label}",
+                    "spec",
+                    statistics.median(counts),
+                    "executions",
+                    detail=f"median over seeds; {found}",
+                )
+            )
+        else:
+            rows.append(Row(f"time to bug: {label}", "spec", budget, "s (not found)", detail=found))
+    return rows
+
+
+def builtin_rows(budget: float = 120.0) -> list[Row]:
+    """The built-in scenarios: time to bug per buggy era; a complete dfs per fixed era, with
+    and without the partial-order reduction (the unreduced one may be cut by `budget`)."""
+    rows: list[Row] = []
+    for scenario in builtin():
+        for era in scenario.buggy_eras:
+            rows.extend(time_to_bug_rows((scenario.name,), era=era, budget=budget / 2))
+        for era in scenario.fixed_eras[:1]:
+            for reduction in ("dpor", "none"):
+                report = explore(
+                    scenario.name, era=era, strategy="dfs", reduction=reduction, budget=budget
+                )
+                verdict = "complete" if report.complete else f"cut ({report.cut})"
+                rows.append(
+                    Row(
+                        f"dfs {scenario.name} ({era}) [{reduction}]",
+                        "spec",
+                        report.executions,
+                        "executions",
+                        detail=f"{verdict} in {report.elapsed:.1f} s",
+                    )
+                )
+    return rows
+
+
+def run(duration: float, runs: int = 1) -> list[Row]:
+    return [*throughput_rows(duration, runs), *reduction_rows(), *time_to_bug_rows()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--duration", type=float, default=0.5)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--builtin", action="store_true", help="also the built-in scenarios")
+    args = parser.parse_args(argv)
+    rows = run(args.duration, args.runs)
+    if args.builtin:
+        rows.extend(builtin_rows())
+    for row in rows:
+        value = f"{row.value:,.3f}" if row.unit == "s" else f"{row.value:,.0f}"
+        print(f"{row.name:55} {value:>12} {row.unit:14} {row.detail}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""`sdei scenarios`, `sdei explore` and `sdei replay`: search a scenario for races, show what
+was found, and re-run it.
+
+Exit codes: 0 no violation (the verdict says complete or incomplete), 1 a violation (the
+counterexample is printed and written to --out), 2 bad usage or input (one line, no
+traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from sdei.cli.render import make_console
+from sdei.explore import (
+    STRATEGIES,
+    Counterexample,
+    ReplayFileError,
+    UsageError,
+    explore,
+    replay,
+    save,
+)
+from sdei.explore.parallel import ClusterError
+from sdei.explore.render import counterexample_view, report_view
+from sdei.scenarios.api import ERAS
+from sdei.scenarios.registry import ScenarioError, builtin
+
+PROGRESS_AFTER = 1.0  # seconds before a progress bar appears
+
+
+def _fail(message: str) -> typer.Exit:
+    text = Text("error: ", style="red")
+    text.append(message)
+    make_console().print(text, soft_wrap=True)
+    return typer.Exit(2)
+
+
+class _ProgressBar:
+    """A rich progress bar with executions per second, shown once a search has run for a
+    second (short searches print nothing)."""
+
+    def __init__(self, console: Console, strategy: str, total: int | None) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed} executions"),
+            TextColumn("{task.fields[rate]}/s"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.strategy = strategy
+        self.total = total
+        self.started = time.monotonic()
+        self.task: TaskID | None = None
+
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
+        if self.task is None:
+            if now - self.started < PROGRESS_AFTER:
+                return
+            self.progress.start()
+            self.task = self.progress.add_task(self.strategy, total=self.total, rate="0")
+        rate = done / max(1e-9, now - self.started)
+        self.progress.update(self.task, completed=done, rate=f"{rate:.0f}")
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.progress.stop()
+
+
+def scenarios() -> None:
+    """List the built-in scenarios with the eras where they find a bug and where not."""
+    console = make_console()
+    found = builtin()
+    if not found:
+        console.print("No built-in scenarios are installed.")
+        return
+    table = Table(title="Built-in scenarios", title_justify="left", pad_edge=False)
+    table.add_column("scenario", style="bold", no_wrap=True)
+    table.add_column("finds a bug in", style="red")
+    table.add_column("and not in", style="green")
+    table.add_column("invariant", style="cyan")
+    table.add_column("description")
+    for s in found:
+        table.add_row(
+            s.name,
+            ", ".join(s.buggy_eras) or "-",
+            ", ".join(s.fixed_eras) or "-",
+            s.expected_invariant or "-",
+            s.description,
+        )
+    console.print(table)
+    console.print(
+        "Run one: sdei explore NAME --era ERA   (user files: sdei explore FILE.py::NAME)",
+        style="dim",
+    )
+
+
+def explore_command(
+    scenario: Annotated[
+        str, typer.Argument(help="A built-in scenario (see `sdei scenarios`) or FILE.py::NAME.")
+    ],
+    era: Annotated[str, typer.Option("--era", help=f"Linux era: {', '.join(ERAS)}.")] = "latest",
+    profile: Annotated[
+        str, typer.Option("--profile", help="Firmware profile: spec or tfa.")
+    ] = "spec",
+    strategy: Annotated[
+        str, typer.Option("--strategy", help=f"Search strategy: {', '.join(STRATEGIES)}.")
+    ] = "auto",
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            "--budget", help="Wall-clock budget in seconds (default 60; dfs: until complete)."
+        ),
+    ] = None,
+    executions: Annotated[
+        int | None, typer.Option("--executions", help="Stop after this many executions.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the randomized strategies.")] = 0,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", help="Worker processes (default: all cores).")
+    ] = None,
+    cluster: Annotated[
+        str | None, typer.Option("--cluster", help="Dask scheduler address, e.g. tcp://HOST:8786.")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the counterexample.")] = Path(
+        "sdei-out"
+    ),
+    bound: Annotated[
+        int | None,
+        typer.Option("--preemption-bound", help="dfs preemption bound (default: the scenario's)."),
+    ] = None,
+    reduction: Annotated[
+        str, typer.Option("--reduction", help="dfs reduction: dpor, sleep or none.")
+    ] = "dpor",
+    depth: Annotated[int, typer.Option("--pct-depth", help="PCT bug depth.")] = 3,
+    cpus: Annotated[
+        int | None, typer.Option("--cpus", help="CPUs (default: the scenario's).")
+    ] = None,
+) -> None:
+    """Search a scenario's interleavings for a violation.
+
+    Exit 0: none found (says whether the search was complete); 1: found (the counterexample
+    is printed, and its replay file and Perfetto trace are written to --out); 2: bad input."""
+    console = make_console()
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    if budget is None and executions is None and strategy != "dfs":
+        budget = 60.0
+    ticker = _ProgressBar(console, strategy, executions)
+    try:
+        try:
+            report = explore(
+                scenario,
+                era=era,
+                profile=profile,
+                cpus=cpus,
+                strategy=strategy,
+                seed=seed,
+                budget=budget,
+                executions=executions,
+                jobs=jobs,
+                cluster=cluster,
+                reduction=reduction,
+                depth=depth,
+                bound="scenario" if bound is None else bound,
+                progress=ticker,
+                handle_sigint=True,
+            )
+        finally:
+            ticker.close()
+    except (UsageError, ScenarioError, ClusterError) as error:
+        raise _fail(str(error)) from None
+    except KeyboardInterrupt:
+        console.print(Text("aborted (second Ctrl-C)", style="yellow"))
+        raise typer.Exit(130) from None
+    console.print(report_view(report))
+    if report.counterexample is None:
+        raise typer.Exit(0)
+    console.print(counterexample_view(report.counterexample))
+    try:
+        written = save(report, out)
+    except OSError as error:
+        raise _fail(f"cannot write to {out}: {error.strerror or error}") from None
+    for kind, path in written.items():
+        console.print(Text(f"{kind}: {path}", style="dim"))
+    console.print(Text(f"reproduce: sdei replay {written['replay']}", style="dim"))
+    raise typer.Exit(1)
+
+
+def replay_command(
+    file: Annotated[Path, typer.Argument(help="A replay file written by `sdei explore`.")],
+) -> None:
+    """Re-run a replay file step for step: exit 1 with the same violation, or say exactly
+    where the run diverged (exit 2)."""
+    console = make_console()
+    try:
+        cx = Counterexample.load(file)
+        outcome = replay(cx)
+    except (ReplayFileError, ScenarioError) as error:
+        raise _fail(str(error)) from None
+    console.print(counterexample_view(cx, outcome))
+    if outcome.reproduced:
+        console.print(Text.assemble(("reproduced: ", "bold red"), outcome.message))
+        raise typer.Exit(1)
+    console.print(Text.assemble(("not reproduced: ", "bold yellow"), outcome.message))
+    raise typer.Exit(2)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("scenarios")(scenarios)
+    app.command("explore")(explore_command)
+    app.command("replay")(replay_command)

@@ -1,0 +1,515 @@
+"""Systematic search: stateless depth-first re-execution over the chooser's decisions.
+
+Every execution re-builds the scenario, replays the prefix of choices on the DFS stack and
+takes a new branch at its end. Reductions (`reduction=`):
+
+- `none`: every option at every choice point.
+- `sleep`: sleep sets (Godefroid 1996): after option t has been explored at a node, it sleeps
+  in later siblings' subtrees until a step dependent on it runs, so two interleavings that
+  differ only in the order of independent steps are not both run.
+- `dpor` (default): dynamic partial-order reduction (Flanagan & Godefroid, POPL 2005) plus
+  sleep sets. A node starts with the options of one PE only; after each execution the race
+  analysis adds a PE's options at the state before the last step it races with. A PE is the
+  DPOR "process": all steps on one PE are dependent, and when one of a PE's options at a node
+  is explored all of them are (a PE's own alternatives - run a thread, take an SDEI event or an
+  interrupt - are local nondeterminism).
+
+A preemption bound (CHESS, Musuvathi & Qadeer 2007) limits how often a choice leaves a
+context that could have gone on. Reductions are not sound under a bound, so a bounded search
+runs with `none` and says "complete within the bound".
+
+Fault choices (does an injected firmware fault fire?) are always fully expanded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sdei.explore.base import SearchResult, Ticker
+from sdei.explore.budget import Budget, Progress
+from sdei.explore.dependence import Footprint, Option, dependent, option_footprint
+from sdei.explore.execution import Abort, Execution, ExplorerChooser, StepLog, execute
+from sdei.explore.target import Target
+from sdei.machine import Kind, Machine
+
+NAME = "dfs"
+Visitor = Callable[[Machine, Execution], None]
+REDUCTIONS = ("dpor", "sleep", "none")
+
+
+class Nondeterministic(Exception):
+    """Re-building the scenario did not offer the same options: it is not deterministic."""
+
+
+@dataclass
+class Node:
+    kind: str  # "step" or "fault"
+    options: tuple[Any, ...]
+    footprints: tuple[Footprint, ...]
+    step: int  # how many logged steps precede this choice
+    current: int
+    backtrack: set[int]
+    done: set[int]
+    sleep: dict[Option, Footprint]
+    preemptions: int  # before this choice
+    continuing: int | None  # the option that is not a preemption
+    fixed: bool = False  # part of a prefix handed to this search: never branched
+
+    def cost(self, index: int) -> int:
+        return int(self.continuing is not None and index != self.continuing)
+
+
+@dataclass
+class Frontier:
+    """A subtree for another worker: a choice prefix and the sleep set where it ends."""
+
+    prefix: tuple[int, ...]
+    sleep: dict[Option, Footprint] = field(default_factory=dict)
+    preemptions: int = 0
+
+
+class _Chooser(ExplorerChooser):
+    def __init__(self, search: DfsSearch) -> None:
+        super().__init__()
+        self.search = search
+        self.depth = 0
+        self.footprints = search.reduction != "none"
+
+    def choose(self, kind: str, options: Sequence[Any]) -> int:
+        search = self.search
+        depth = self.depth
+        self.depth += 1
+        stack = search.stack
+        if depth < len(stack):
+            node = stack[depth]
+            if tuple(options) != node.options:
+                raise Nondeterministic(
+                    f"choice {depth}: re-building offered {list(options)}, "
+                    f"earlier {list(node.options)}"
+                )
+            self.count(kind, options, node.current)
+            return node.current
+        assert self.machine is not None and self.log is not None
+        node = search.new_node(kind, options, self.machine, self.log, depth, self.preemptions)
+        stack.append(node)
+        self.count(kind, options, node.current)
+        return node.current
+
+
+class DfsSearch:
+    def __init__(
+        self,
+        target: Target,
+        *,
+        reduction: str = "dpor",
+        bound: int | None = None,
+        prefix: Frontier | None = None,
+        split_depth: int | None = None,
+    ) -> None:
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}")
+        if bound is not None:
+            reduction = "none"
+        if split_depth is not None and reduction == "dpor":
+            reduction = "sleep"  # above the split, subtrees cannot tell each other their races
+        self.target = target
+        self.reduction = reduction
+        self.bound = bound
+        self.prefix = prefix or Frontier(())
+        self.split_depth = split_depth
+        self.frontier: list[Frontier] = []
+        self.stack: list[Node] = []
+        self.branch = 0  # the depth whose choice changed for the coming execution
+
+    # -------------------------------------------------------------- node creation
+
+    def _carried_sleep(self, log: StepLog) -> dict[Option, Footprint]:
+        if len(self.stack) == len(self.prefix.prefix):
+            return dict(self.prefix.sleep)  # the state where a handed-over prefix ends
+        parent = next((n for n in reversed(self.stack) if n.kind == "step"), None)
+        if parent is None:
+            return {}
+        carried = dict(parent.sleep)
+        for k in parent.done:
+            if k != parent.current:
+                carried[parent.options[k]] = parent.footprints[k]
+        start = parent.step
+        for _, fp, _ in log.steps[start:]:
+            if not carried:
+                break
+            carried = {u: f for u, f in carried.items() if not dependent(f, fp)}
+        return carried
+
+    def new_node(
+        self,
+        kind: str,
+        options: Sequence[Any],
+        machine: Any,
+        log: StepLog,
+        depth: int,
+        preemptions: int,
+    ) -> Node:
+        opts = tuple(options)
+        fixed_at = self.prefix.prefix
+        if kind != "step":
+            index = fixed_at[depth] if depth < len(fixed_at) else 0
+            fixed = depth < len(fixed_at)
+            return Node(
+                kind,
+                opts,
+                (),
+                len(log.steps),
+                index,
+                {index} if fixed else set(range(len(opts))),
+                {index},
+                {},
+                preemptions,
+                None,
+                fixed,
+            )
+        continuing = log.continuing(opts)
+        if depth < len(fixed_at):
+            index = fixed_at[depth]
+            return Node(
+                kind,
+                opts,
+                (),
+                len(log.steps),
+                index,
+                {index},
+                {index},
+                {},
+                preemptions,
+                continuing,
+                True,
+            )
+        if self.split_depth is not None and depth >= self.split_depth:
+            carried = self._carried_sleep(log) if self.reduction != "none" else {}
+            self.frontier.append(
+                Frontier(tuple(n.current for n in self.stack), carried, preemptions)
+            )
+            raise Abort("frontier")
+        if self.reduction == "none":
+            footprints: tuple[Footprint, ...] = ()
+            sleep: dict[Option, Footprint] = {}
+        else:
+            footprints = tuple(option_footprint(machine, o) for o in opts)
+            sleep = self._carried_sleep(log)
+        awake = [i for i, o in enumerate(opts) if o not in sleep]
+        if self.bound is not None:
+            awake = [
+                i
+                for i in awake
+                if preemptions + (continuing is not None and i != continuing) <= self.bound
+            ]
+        if not awake:
+            raise Abort("sleep-blocked")
+        index = continuing if continuing in awake else awake[0]
+        backtrack = {index} if self.reduction == "dpor" else set(range(len(opts)))
+        return Node(
+            kind,
+            opts,
+            footprints,
+            len(log.steps),
+            index,
+            backtrack,
+            {index},
+            sleep,
+            preemptions,
+            continuing,
+        )
+
+    # -------------------------------------------------------------- race analysis (DPOR)
+
+    def analyse(self, log: StepLog, machine: Machine) -> None:
+        """Race analysis after an execution (source-DPOR, Abdulla et al., POPL 2014, with
+        Flanagan-Godefroid's treatment of options not taken and of blocked operations).
+
+        A process is what an option names: a context, or an SDEI event, interrupt or wake-up
+        taken on a PE. For every process's next step at each state from the branch point on
+        (the step taken, the options not taken, blocked operations), each earlier step i it
+        races with (dependent, another process, not happening before it) is reversed: at the
+        state before i, one of the processes that could start the reordered sequence (an
+        "initial") is scheduled, unless one already is."""
+        steps = log.steps
+        at: dict[int, Node] = {}
+        for node in self.stack:
+            if node.kind == "step":
+                at.setdefault(node.step, node)
+        start = self.stack[self.branch].step if self.branch < len(self.stack) else len(steps)
+        state = _Analysis(steps, at, _Threads(machine))
+        seen: set[Option] = set()
+        previous: dict[Option, int] | None = None  # the clock of step j-1
+        # What each live process will do next, and how many accesses to its resources there
+        # were when its races were last looked for.
+        nexts: dict[Option, tuple[Footprint, int]] = {}
+        for j, (p, fp, after) in enumerate(steps):
+            found = at.get(j)
+            now = set(found.options) if found is not None else {p}
+            if previous is not None:
+                for q in now - seen:  # step j-1 first enabled q: q happens after it
+                    _join(state.clocks.setdefault(q, {}), previous)
+            seen |= now
+            offered: tuple[Option, ...] = (p,)
+            if found is not None and found.footprints:
+                offered = found.options
+                for o, ofp in zip(found.options, found.footprints, strict=True):
+                    nexts[o] = (ofp, state.touched(ofp) if j >= start else -1)
+            if j >= start:
+                if found is not None and not found.fixed and found.footprints:
+                    for o, ofp in zip(found.options, found.footprints, strict=True):
+                        state.races(o, ofp, j)
+                else:
+                    state.races(p, fp, j)
+                for q, (qfp, stamp) in list(nexts.items()):
+                    if q in offered:
+                        continue
+                    touched = state.touched(qfp)
+                    if touched != stamp:
+                        state.races(q, qfp, j)
+                        nexts[q] = (qfp, touched)
+            previous = state.step(j, p, fp)
+            if after is None:
+                nexts.pop(p, None)
+            else:
+                nexts[p] = (after, -1)
+
+    # -------------------------------------------------------------- the loop
+
+    def advance(self) -> bool:
+        """Pick the next branch; False when the tree is exhausted."""
+        while self.stack:
+            node = self.stack[-1]
+            if not node.fixed:
+                for k in sorted(node.backtrack - node.done):
+                    node.done.add(k)
+                    if node.kind == "step" and node.options[k] in node.sleep:
+                        continue
+                    if self.bound is not None and node.preemptions + node.cost(k) > self.bound:
+                        continue
+                    node.current = k
+                    self.branch = len(self.stack) - 1
+                    return True
+            self.stack.pop()
+        return False
+
+    def run(
+        self, budget: Budget, progress: Progress | None = None, *, visit: Visitor | None = None
+    ) -> SearchResult:
+        """Search until a violation, the end of the tree or the budget. With `visit`, every
+        execution is handed to it and the search goes on past violations."""
+        result = SearchResult(NAME, 0, bound=self.bound, reduction=self.reduction)
+        tick = Ticker(progress)
+        while True:
+            why = budget.exhausted()
+            if why is not None:
+                result.cut = why
+                break
+            chooser = _Chooser(self)
+            machine, execution = execute(self.target, chooser)
+            budget.used += 1
+            result.executions += 1
+            if execution.status == "pruned":
+                result.pruned += 1
+            elif execution.status == "step-limit":
+                result.step_limit_hits += 1
+            if visit is not None:
+                visit(machine, execution)
+            elif execution.violation is not None:
+                result.found = execution
+                break
+            if self.reduction == "dpor" and execution.status != "pruned":
+                assert chooser.log is not None
+                self.analyse(chooser.log, machine)
+            if not self.advance():
+                result.complete = True
+                break
+            tick(budget.used)
+        tick(budget.used, force=True)
+        return result
+
+
+def search(
+    target: Target,
+    budget: Budget,
+    seed: int = 0,
+    *,
+    reduction: str = "dpor",
+    bound: int | None = None,
+    progress: Progress | None = None,
+) -> SearchResult:
+    """Exhaustive search (the seed only labels the report: dfs draws no random numbers)."""
+    result = DfsSearch(target, reduction=reduction, bound=bound).run(budget, progress)
+    result.seed = seed
+    return result
+
+
+def split(
+    target: Target, budget: Budget, depth: int, *, reduction: str = "dpor", bound: int | None = None
+) -> tuple[SearchResult, list[Frontier]]:
+    """Enumerate the subtrees at `depth` (executions that end above it are run and checked
+    here) for workers to search with `search_subtree`."""
+    searcher = DfsSearch(target, reduction=reduction, bound=bound, split_depth=depth)
+    result = searcher.run(budget)
+    frontier = searcher.frontier
+    result.executions -= len(frontier)  # the cut-off runs only found the subtrees
+    result.pruned -= len(frontier)
+    budget.used -= len(frontier)
+    return result, frontier
+
+
+def search_subtree(
+    target: Target,
+    budget: Budget,
+    frontier: Frontier,
+    *,
+    reduction: str = "dpor",
+    bound: int | None = None,
+) -> SearchResult:
+    searcher = DfsSearch(target, reduction=reduction, bound=bound, prefix=frontier)
+    return searcher.run(budget)
+
+
+def _join(into: dict[Option, int], other: dict[Option, int]) -> None:
+    for key, value in other.items():
+        if into.get(key, 0) < value:
+            into[key] = value
+
+
+class _Threads:
+    """Which contexts are threads (the others are handlers stacked on a PE)."""
+
+    def __init__(self, machine: Machine) -> None:
+        self.machine = machine
+        self.known: dict[int, bool] = {}
+
+    def __call__(self, ident: int) -> bool:
+        found = self.known.get(ident)
+        if found is None:
+            found = self.known[ident] = self.machine.context(ident).kind is Kind.THREAD
+        return found
+
+
+def _never_together(p: Option, q: Option, threads: _Threads) -> bool:
+    """Two contexts of one PE can both be runnable only if both are threads: a handler (SDEI,
+    IRQ) runs alone on top of its PE's stack, so its steps cannot be swapped with steps of
+    the contexts below it (swapping its delivery instead is what reaches those orders)."""
+    return (
+        p[0] == "run" and q[0] == "run" and p[1] == q[1] and not (threads(p[2]) and threads(q[2]))
+    )
+
+
+class _Analysis:
+    """Vector clocks over processes, and the race reversal."""
+
+    def __init__(
+        self,
+        steps: list[tuple[Option, Footprint, Footprint | None]],
+        at: dict[int, Node],
+        threads: _Threads,
+    ) -> None:
+        self.steps = steps
+        self.at = at
+        self.threads = threads
+        self.clocks: dict[Option, dict[Option, int]] = {}  # process -> after its last step
+        self.step_clocks: list[dict[Option, int]] = []
+        self.last_write: dict[str, dict[Option, int]] = {}
+        self.reads: dict[str, dict[Option, int]] = {}
+        self.accesses: dict[str, list[tuple[int, Option, bool]]] = {}
+
+    def touched(self, fp: Footprint) -> int:
+        return sum(len(self.accesses.get(r, ())) for r, _ in fp)
+
+    def step(self, j: int, p: Option, fp: Footprint) -> dict[Option, int]:
+        clock = dict(self.clocks.get(p, {}))
+        for r, w in fp:
+            lw = self.last_write.get(r)
+            if lw is not None:
+                _join(clock, lw)
+            if w:
+                rc = self.reads.get(r)
+                if rc is not None:
+                    _join(clock, rc)
+        clock[p] = j + 1
+        for r, w in fp:
+            if w:
+                self.last_write[r] = clock
+                self.reads.pop(r, None)
+            else:
+                rc = self.reads.get(r)
+                if rc is None:
+                    self.reads[r] = clock
+                else:
+                    merged = dict(rc)
+                    _join(merged, clock)
+                    self.reads[r] = merged
+            self.accesses.setdefault(r, []).append((j, p, w))
+        self.clocks[p] = clock
+        self.step_clocks.append(clock)
+        return clock
+
+    def races(self, p: Option, fp: Footprint, j: int) -> None:
+        """Reverse every race of process p's next step (footprint `fp`, at state j)."""
+        clock = self.clocks.get(p, {})
+        found: set[int] = set()
+        for r, w in fp:
+            for i, q, wi in reversed(self.accesses.get(r, ())):
+                if q == p:
+                    if wi:
+                        break
+                    continue
+                if not (w or wi) or _never_together(p, q, self.threads):
+                    continue
+                if clock.get(q, 0) <= i:  # not ordered before p: a race
+                    found.add(i)
+                if wi:
+                    break  # earlier accesses all happen before this write
+        if not found:
+            return
+        full = dict(clock)  # what p's step would depend on if it ran at state j
+        for r, w in fp:
+            lw = self.last_write.get(r)
+            if lw is not None:
+                _join(full, lw)
+            if w:
+                rc = self.reads.get(r)
+                if rc is not None:
+                    _join(full, rc)
+        steps, step_clocks = self.steps, self.step_clocks
+        for i in found:
+            qi = steps[i][0]
+            if any(k > i and step_clocks[k].get(qi, 0) > i for k in found):
+                continue  # not an immediate race: i happens before another racing step
+            node = self.at.get(i)
+            if node is None or node.fixed:
+                continue
+            self._reverse(node, i, p, full, j)
+
+    def _reverse(self, node: Node, i: int, p: Option, clock: dict[Option, int], j: int) -> None:
+        steps, step_clocks = self.steps, self.step_clocks
+        qi = steps[i][0]
+        first: dict[Option, int] = {}  # process -> its first step in v
+        initials: list[Option] = []
+        for k in range(i + 1, j):
+            ck = step_clocks[k]
+            if ck.get(qi, 0) > i:
+                continue  # happens after i: stays after it
+            qk = steps[k][0]
+            if qk in first:
+                continue
+            if not any(ck.get(q, 0) > f for q, f in first.items()):
+                initials.append(qk)
+            first[qk] = k
+        if p not in first and not any(clock.get(q, 0) > f for q, f in first.items()):
+            initials.append(p)
+        options = node.options
+        index = {o: n for n, o in enumerate(options)}
+        if any(index.get(q, -1) in node.backtrack for q in initials):
+            return
+        for q in initials:
+            if q in index:
+                node.backtrack.add(index[q])
+                return
+        node.backtrack |= set(range(len(options)))

@@ -1,0 +1,189 @@
+"""One execution: build the scenario, run it under an explorer's chooser, keep what it found.
+
+`StepLog` watches the run so that a chooser knows which context ran last (to count
+preemptions) and, for partial-order reduction, the PE and footprint of every step taken,
+forced ones included (the engine asks the chooser only when there are two options or more).
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sdei.explore.dependence import Footprint, Option, option_footprint, step_footprint
+from sdei.machine import Machine, Observer, Violation
+from sdei.machine.chooser import Divergence
+from sdei.scenarios.api import Options
+
+if TYPE_CHECKING:
+    from sdei.explore.target import Target
+    from sdei.firmware import Entry
+    from sdei.machine import Context, Op
+
+
+class Abort(Exception):
+    """Raised by a chooser to end an execution early (nothing new can be found from here)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class StepLog(Observer):
+    """The last runner of every step and, for partial-order reduction, every step taken:
+    its process (the option that ran: a context, an SDEI event or interrupt taken on a PE, a
+    wake-up), its footprint, and the footprint of what the context will do next, which a race
+    analysis must see even while it cannot run (blocked on a lock, or under a handler)."""
+
+    def __init__(self, machine: Machine, *, footprints: bool = False) -> None:
+        self.machine = machine
+        self.keep = footprints
+        self.steps: list[tuple[Option, Footprint, Footprint | None]] = []
+        self.last_pe: int | None = None
+        self.last_ctx: int | None = None
+        machine.observe(self)
+
+    def step(self, step: int, pe: int, context: Context, op: Op, result: Any) -> None:
+        self.last_pe, self.last_ctx = pe, context.ident
+        if self.keep:
+            key: Option = ("run", pe, context.ident)
+            after = None if context.done else option_footprint(self.machine, key)
+            self.steps.append((key, step_footprint(self.machine, key, op), after))
+
+    def deliver(self, step: int, pe: int, entry: Entry, context: Context) -> None:
+        self.last_pe, self.last_ctx = pe, context.ident
+        if self.keep:
+            key: Option = ("sdei", pe, entry.event)
+            self.steps.append((key, step_footprint(self.machine, key, None), None))
+
+    def interrupt(self, step: int, pe: int, intid: int) -> None:
+        self.last_pe, self.last_ctx = pe, None
+        if self.keep:
+            key: Option = ("irq", pe, intid)
+            self.steps.append((key, step_footprint(self.machine, key, None), None))
+
+    def power(self, step: int, pe: int, old: str, new: str) -> None:
+        if new == "on" and old in ("standby", "power-down"):
+            self.last_pe, self.last_ctx = pe, None
+            if self.keep:
+                key: Option = ("wake", pe, 0)
+                self.steps.append((key, step_footprint(self.machine, key, None), None))
+
+    def continuing(self, options: Sequence[Option]) -> int | None:
+        """The index of the option that lets the last runner go on, if it is offered."""
+        pe = self.last_pe
+        if pe is None:
+            return None
+        ident = self.last_ctx
+        if ident is None:
+            top = self.machine.pes[pe].top
+            if top is None:
+                return None
+            ident = top.ident
+        for i, option in enumerate(options):
+            if option[2] == ident and option[0] == "run" and option[1] == pe:
+                return i
+        return None
+
+
+class ExplorerChooser:
+    """Base of the explorers' choosers: knows its machine and step log."""
+
+    footprints = False  # whether the step log keeps footprints (DPOR needs them)
+
+    def __init__(self) -> None:
+        self.machine: Machine | None = None
+        self.log: StepLog | None = None
+        self.preemptions = 0
+
+    def attach(self, machine: Machine, log: StepLog) -> None:
+        self.machine = machine
+        self.log = log
+
+    def choose(self, kind: str, options: Sequence[Any]) -> int:
+        raise NotImplementedError
+
+    def count(self, kind: str, options: Sequence[Any], index: int) -> None:
+        """Count a preemption if `index` leaves a runner that could go on."""
+        if kind == "step" and self.log is not None:
+            keep = self.log.continuing(options)
+            if keep is not None and keep != index:
+                self.preemptions += 1
+
+
+@dataclass
+class Execution:
+    """What one execution did."""
+
+    status: str  # quiescent | halted | violation | step-limit | pruned
+    steps: int
+    choices: tuple[int, ...]
+    violation: Violation | None = None
+    options: Options = field(default_factory=Options)
+    preemptions: int = 0
+    seed: int | None = None
+
+    @property
+    def found(self) -> bool:
+        return self.violation is not None
+
+
+def exception_violation(machine: Machine, error: BaseException) -> Violation:
+    """A Python exception raised by scenario code is a violation too (a failed `assert`)."""
+    name = "assertion" if isinstance(error, AssertionError) else "exception"
+    text = str(error) or type(error).__name__
+    if name == "exception":
+        text = f"{type(error).__name__}: {text}"
+    running = machine.running
+    return Violation(
+        name,
+        text,
+        machine.step_count,
+        tuple(machine.choices),
+        running.pe if running is not None else None,
+    )
+
+
+def execute(
+    target: Target,
+    chooser: ExplorerChooser,
+    *,
+    options: Options | None = None,
+    machine: Machine | None = None,
+) -> tuple[Machine, Execution]:
+    """Build (unless `machine` is given) and run once under `chooser`."""
+    opts = options or target.options
+    machine = machine if machine is not None else target.build(opts)
+    log = StepLog(machine, footprints=chooser.footprints)
+    chooser.attach(machine, log)
+    try:
+        result = machine.run(chooser, max_steps=target.max_steps)
+    except Abort:
+        return machine, Execution(
+            "pruned", machine.step_count, tuple(machine.choices), None, opts, chooser.preemptions
+        )
+    except Divergence:
+        raise
+    except Exception as error:  # scenario code raised: a violation (unless it is ours)
+        if _raised_by_explorer(error):
+            raise
+        violation = exception_violation(machine, error)
+        return machine, Execution(
+            "violation", machine.step_count, violation.choices, violation, opts, chooser.preemptions
+        )
+    return machine, Execution(
+        result.status, result.steps, result.choices, result.violation, opts, chooser.preemptions
+    )
+
+
+_HERE = str(Path(__file__).resolve().parent)
+
+
+def _raised_by_explorer(error: BaseException) -> bool:
+    """Whether the exception came from the explorer's own code (a chooser or observer), which
+    must not be mistaken for a violation of the scenario."""
+    frames = traceback.extract_tb(error.__traceback__)[1:]  # skip execute() itself
+    return any(frame.filename.startswith(_HERE) for frame in frames)

@@ -1,0 +1,77 @@
+"""What is explored: a scenario, the options it is built with, and how it is named.
+
+A `Target` crosses process boundaries by its spec (a built-in name or `file.py::name`), which
+the worker resolves again; a scenario object without a spec is pickled as it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sdei.machine import Machine
+from sdei.scenarios.api import Options, Scenario
+from sdei.scenarios.registry import ScenarioError, resolve
+
+
+@dataclass(frozen=True)
+class Target:
+    scenario: Scenario
+    spec: str  # how to find the scenario again ("" when it was handed over as an object)
+    options: Options
+    max_steps: int
+
+    @classmethod
+    def make(
+        cls,
+        scenario: Scenario | str,
+        *,
+        era: str = "latest",
+        profile: str = "spec",
+        cpus: int | None = None,
+        max_steps: int | None = None,
+    ) -> Target:
+        if isinstance(scenario, str):
+            spec, found = scenario, resolve(scenario)
+        else:
+            spec, found = "", scenario
+        options = Options(era=era, profile=profile, cpus=cpus)
+        return cls(found, spec, options, max_steps or found.max_steps)
+
+    @property
+    def name(self) -> str:
+        return self.spec or self.scenario.name
+
+    def with_options(self, **changes: Any) -> Target:
+        return dataclasses.replace(self, options=dataclasses.replace(self.options, **changes))
+
+    def build(self, options: Options | None = None) -> Machine:
+        machine = self.scenario.build(options or self.options)
+        if not isinstance(machine, Machine):
+            raise ScenarioError(
+                f"{self.name}: build() returned {type(machine).__name__}, not a Machine"
+            )
+        return machine
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        scenario = None if self.spec else self.scenario
+        return (_restore, (self.spec, scenario, self.options, self.max_steps))
+
+
+def _restore(spec: str, scenario: Scenario | None, options: Options, max_steps: int) -> Target:
+    found = scenario if scenario is not None else resolve(spec)
+    return Target(found, spec, options, max_steps)
+
+
+def stable_seed(*parts: object) -> int:
+    """A 63-bit seed from `parts`, the same in every process (never Python's salted hash)."""
+    text = "\x1f".join(str(p) for p in parts).encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") >> 1
+
+
+def fingerprint(*parts: object) -> str:
+    """A stable short hex digest (for de-duplicating counterexamples across workers)."""
+    text = "\x1f".join(str(p) for p in parts).encode()
+    return hashlib.blake2b(text, digest_size=12).hexdigest()

@@ -1,0 +1,283 @@
+"""Kernel primitives the SDEI client needs, on the simulated machine (linux-client.md §2.2, §2.4).
+
+Locks (spinning, sleeping for PREEMPT_RT, mutexes, the CPU-hotplug rwsem), context flags with
+the kernel's assertions, per-CPU data through the offset register, cross-calls with the
+online mask snapshotted at send time and first-error aggregation, a heap whose frees are
+remembered (so a registration pointing at freed memory is caught), and printk.
+
+Code here is generator code: call it with `yield from`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sdei.machine import (
+    IPI_SGI,
+    Access,
+    Acquire,
+    ClientFault,
+    Context,
+    Hvc,
+    Kind,
+    Lock,
+    Machine,
+    Op,
+    Release,
+    SendIpi,
+    Smc,
+    WaitUntil,
+)
+
+if TYPE_CHECKING:
+    from sdei.kernel.eras import Era
+    from sdei.machine import PE
+
+Gen = Generator[Op, Any, Any]
+PerCpuFn = Callable[["PE"], Gen]
+
+# errno values the driver produces (include/uapi/asm-generic/errno*.h)
+EPERM, ENOENT, EIO, ENOMEM, EBUSY, EINVAL, ENOSPC = -1, -2, -5, -12, -16, -22, -28
+EOPNOTSUPP, EINPROGRESS = -95, -115
+ERRNO_NAMES = {EPERM: "EPERM", ENOENT: "ENOENT", EIO: "EIO", ENOMEM: "ENOMEM", EBUSY: "EBUSY",
+               EINVAL: "EINVAL", ENOSPC: "ENOSPC", EOPNOTSUPP: "EOPNOTSUPP",
+               EINPROGRESS: "EINPROGRESS"}
+
+
+def kernel_bug(message: str) -> ClientFault:
+    """A BUG()/WARN() the model treats as a failed kernel assertion."""
+    return ClientFault("kernel-assertion", message)
+
+
+@dataclass
+class Allocation:
+    address: int
+    what: str
+    obj: Any
+    live: bool = True
+
+
+class Heap:
+    """Kernel memory for driver objects: addresses that firmware is handed, and their fate."""
+
+    def __init__(self, base: int) -> None:
+        self._next = base
+        self.blocks: dict[int, Allocation] = {}
+
+    def alloc(self, obj: Any, what: str) -> int:
+        address = self._next
+        self._next += 0x100
+        self.blocks[address] = Allocation(address, what, obj)
+        return address
+
+    def free(self, address: int) -> None:
+        self.blocks[address].live = False
+
+    def is_live(self, address: int) -> bool:
+        block = self.blocks.get(address)
+        return block is not None and block.live
+
+    def owns(self, address: int) -> bool:
+        return address in self.blocks
+
+    def deref(self, address: int) -> Any:
+        block = self.blocks.get(address)
+        if block is None:
+            raise ClientFault("live-driver-memory", f"{address:#x} is not driver memory")
+        if not block.live:
+            raise ClientFault("live-driver-memory",
+                              f"use after free: {block.what} at {address:#x} was freed")
+        return block.obj
+
+
+@dataclass
+class NmiState:
+    """Per-CPU arch NMI bookkeeping (B8): the saved HCR_EL2.TGE slot and nesting."""
+
+    in_nmi: int = 0
+    saved_tge: bool = False
+    nesting: int = 0
+
+
+@dataclass
+class Printk:
+    lines: list[tuple[int, str]] = field(default_factory=list)
+
+    def __call__(self, cpu: int, text: str) -> None:
+        self.lines.append((cpu, text))
+
+
+class Kernel:
+    """One kernel image's OS state on a machine (a kexec or restore brings another)."""
+
+    def __init__(self, machine: Machine, era: Era, *, name: str = "linux", base: int,
+                 rt: bool = False, vhe: bool = False) -> None:
+        self.machine = machine
+        self.era = era
+        self.name = name
+        self.base = base
+        self.rt = rt
+        self.vhe = vhe  # running at EL2 with E2H (a VHE host)
+        self.el = 2 if vhe else 1
+        self.online: set[int] = set()
+        self.heap = Heap(0xFFFF_0000_0000_0000 | (base & 0xFFFF_FFFF_0000))
+        self.printk = Printk()
+        self.events_mutex = machine.lock(f"{name}:sdei_events_lock", sleeping=True)
+        self.list_lock = machine.lock(f"{name}:sdei_list_lock", sleeping=rt)
+        self.hotplug_lock = machine.lock(f"{name}:cpu_hotplug_lock", sleeping=True)
+        self.percpu_offsets = [0x10_0000 * (i + 1) for i in range(machine.platform.pes)]
+        self.nmi = [NmiState() for _ in range(machine.platform.pes)]
+        self.cpu_pm_notifiers: list[Callable[[PE, str], Gen]] = []
+        self.reboot_notifiers: list[Callable[[PE], Gen]] = []
+        self.stopped = False  # panic / crash: no steady-state invariants any more
+        self.shutting_down = False  # reboot notifiers ran: driver state is stale by design
+        self.live = True  # this image's memory exists (false once replaced or overwritten)
+        self.stats: dict[str, Any] = {"handled": []}
+        self.psci_conduit = "smc"
+        self.booted_el2 = vhe  # a non-VHE kernel booted at EL2 would refuse SDEI (§3.4)
+        self.active: list[list[int]] = [[0, 0] for _ in range(machine.platform.pes)]
+        # ^ per-CPU active normal/critical record (E6+, B13)
+
+    # ---------------------------------------------------------------- context and assertions
+
+    def current(self) -> Context:
+        ctx = self.machine.running
+        assert ctx is not None, "kernel code runs inside a machine step"
+        return ctx
+
+    def preempt_count(self) -> int:
+        return int(self.current().data.get("preempt", 0))
+
+    def _set_preempt(self, ctx: Context, count: int, pe: PE) -> None:
+        ctx.data["preempt"] = count
+        ctx.preemptible = count == 0 and not pe.irqs_masked
+
+    def in_atomic(self, pe: PE) -> bool:
+        ctx = self.current()
+        return ctx.kind is not Kind.THREAD or pe.irqs_masked or self.preempt_count() > 0
+
+    def might_sleep(self, pe: PE, what: str) -> None:
+        if self.in_atomic(pe):
+            ctx = self.current()
+            irqs = "irqs disabled" if pe.irqs_masked else f"preempt_count {self.preempt_count()}"
+            raise kernel_bug(f"BUG: sleeping function called from invalid context: {what} "
+                             f"on CPU{pe.index} in {ctx.name} ({irqs})")
+
+    def warn_if_preemptible(self, pe: PE, what: str) -> None:
+        ctx = self.current()
+        if ctx.kind is Kind.THREAD and ctx.preemptible:
+            raise kernel_bug(f"WARNING: {what} called from preemptible context on CPU{pe.index}")
+
+    def local_irq_save(self, pe: PE) -> bool:
+        was = pe.mask_irqs()
+        ctx = self.current()
+        ctx.preemptible = False
+        return was
+
+    def local_irq_restore(self, pe: PE, was_masked: bool) -> None:
+        if not was_masked:
+            pe.unmask_irqs()
+        ctx = self.current()
+        ctx.preemptible = int(ctx.data.get("preempt", 0)) == 0 and not pe.irqs_masked
+
+    # ---------------------------------------------------------------- locks
+
+    def spin_lock(self, pe: PE, lock: Lock) -> Gen:
+        """spin_lock; on PREEMPT_RT a sleeping lock (linux-client.md §2.2, B11)."""
+        ctx = self.current()
+        if lock.sleeping:
+            self.might_sleep(pe, f"spin_lock({lock.name}) [PREEMPT_RT]")
+        else:
+            self._set_preempt(ctx, self.preempt_count() + 1, pe)
+        yield Acquire(lock)
+
+    def spin_unlock(self, pe: PE, lock: Lock) -> Gen:
+        yield Release(lock)
+        if not lock.sleeping:
+            ctx = self.current()
+            self._set_preempt(ctx, max(0, self.preempt_count() - 1), pe)
+
+    def mutex_lock(self, pe: PE, lock: Lock) -> Gen:
+        self.might_sleep(pe, f"mutex_lock({lock.name})")
+        yield Acquire(lock)
+
+    def mutex_unlock(self, pe: PE, lock: Lock) -> Gen:
+        yield Release(lock)
+
+    def cpus_read_lock(self, pe: PE) -> Gen:
+        self.might_sleep(pe, "cpus_read_lock")
+        yield Acquire(self.hotplug_lock, shared=True)
+
+    def cpus_read_unlock(self, pe: PE) -> Gen:
+        yield Release(self.hotplug_lock, shared=True)
+
+    def cpus_write_lock(self, pe: PE) -> Gen:
+        self.might_sleep(pe, "cpus_write_lock")
+        yield Acquire(self.hotplug_lock)
+
+    def cpus_write_unlock(self, pe: PE) -> Gen:
+        yield Release(self.hotplug_lock)
+
+    # ---------------------------------------------------------------- per-CPU data
+
+    def percpu_offset(self, pe: PE) -> int:
+        """The per-CPU offset register: TPIDR_EL2 on a VHE host, else TPIDR_EL1 (6d99b68933fb)."""
+        return pe.tpidr_el2 if self.vhe else pe.tpidr_el1
+
+    def setup_cpu(self, pe: PE) -> None:
+        """What early CPU bring-up does for SDEI's sake: per-CPU offset and vectors."""
+        offset = self.percpu_offsets[pe.index]
+        pe.tpidr_el1 = offset
+        pe.tpidr_el2 = offset
+        pe.vbar[self.el] = self.symbol("vectors")
+        self.machine.gic.enable(IPI_SGI, pe.index)  # cross-call IPIs
+
+    def symbol(self, name: str) -> int:
+        return self.machine.code.address_of(self.image_name, name)
+
+    @property
+    def image_name(self) -> str:
+        return f"{self.name}@{self.base:#x}"
+
+    def psci(self, pe: PE, function: int, *args: int) -> Gen:
+        """A PSCI call through the PSCI conduit."""
+        op = Smc(function, *args) if self.psci_conduit == "smc" else Hvc(function, *args)
+        return (yield op)
+
+    # ---------------------------------------------------------------- cross-calls
+
+    def cross_call(self, pe: PE, fn: PerCpuFn, label: str) -> Gen:
+        """on_each_cpu(): run `fn` on every online CPU (snapshot at send time), here with IRQs
+        off and elsewhere by IPI, wait for all; return the first error (§2.4)."""
+        yield Access("cpu_online_mask", write=False)
+        targets = sorted(self.online)
+        state = {"done": 0, "failed": 0, "first_error": 0}
+
+        def run_on(target: PE) -> Gen:
+            err = yield from fn(target)
+            if err:
+                yield Access(f"xcall:{label}")
+                state["failed"] += 1
+                if state["failed"] == 1:
+                    state["first_error"] = err
+            state["done"] += 1
+
+        for cpu in targets:
+            if cpu != pe.index:
+                yield SendIpi(cpu, run_on, label)
+        if pe.index in targets:
+            was = self.local_irq_save(pe)
+            yield from run_on(pe)
+            self.local_irq_restore(pe, was)
+        expected = len(targets)
+        yield WaitUntil(lambda: state["done"] == expected, (f"xcall:{label}",),
+                        f"{label} on CPUs {targets}")
+        return state["first_error"]
+
+    def ipi_each(self, pe: PE, fn: PerCpuFn, label: str) -> Gen:
+        """Fire-and-forget IPIs to every other online CPU (smp_send_stop)."""
+        yield Access("cpu_online_mask", write=False)
+        for cpu in sorted(self.online - {pe.index}):
+            yield SendIpi(cpu, fn, label)

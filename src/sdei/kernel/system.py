@@ -1,0 +1,398 @@
+"""A Linux instance on the machine: its image, boot, and the power paths that race with SDEI
+(linux-client.md §3-4): idle, suspend, hibernate with a boot-kernel prelude at another KASLR
+offset, reboot, kexec, panic and crash kexec."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from sdei.abi import PSTATE_DAIF, Function
+from sdei.kernel.core import Gen, Kernel
+from sdei.kernel.driver import Callback, Driver
+from sdei.kernel.entry import irq_vector, sdei_entry, unexpected_vector
+from sdei.kernel.eras import era
+from sdei.kernel.hotplug import Hotplug
+from sdei.machine import Access, Image, Jump, Local, Machine, Note, Park, RaiseEvent
+from sdei.machine.codemap import Loaded
+from sdei.machine.psci import POWER_STATE_TYPE_POWERDOWN, Psci
+
+if TYPE_CHECKING:
+    from sdei.machine import PE
+
+IMAGE_SIZE = 0x100_0000
+SYMBOLS = {
+    "start_kernel": 0x0,
+    "secondary_entry": 0x100,
+    "restore_entry": 0x200,
+    "crash_abort_continue": 0x300,
+    "__sdei_asm_handler": 0x1000,
+    "vectors": 0x2000,
+}
+
+
+@dataclass(frozen=True)
+class BootConfig:
+    era: str = "latest"
+    base: int = 0x8008_0000  # the KASLR offset of this image
+    conduit: str | None = "smc"  # the SDEI conduit from DT/ACPI; None: no SDEI
+    psci_conduit: str = "smc"
+    rt: bool = False  # PREEMPT_RT: the list lock sleeps
+    vhe: bool = False  # a VHE host at EL2
+    secondaries: tuple[int, ...] | None = None  # CPUs to bring up at boot (default: all)
+    ghes_events: tuple[int, ...] = ()  # HEST GHES sources notified by SDEI
+    name: str = "linux"
+    crash_kernel_base: int = 0xB000_0000
+    probe: bool = True  # probe SDEI at boot (scenarios may race the probe instead)
+
+
+class Linux:
+    """One kernel image running on the machine."""
+
+    def __init__(self, machine: Machine, config: BootConfig,
+                 after_boot: Callable[[Linux, PE], Gen] | None = None) -> None:
+        self.machine = machine
+        self.config = config
+        self.k = Kernel(machine, era(config.era), name=config.name, base=config.base,
+                        rt=config.rt, vhe=config.vhe)
+        self.k.psci_conduit = config.psci_conduit
+        self.hotplug = Hotplug(self.k)
+        self.driver = Driver(self.k, self.hotplug)
+        self.after_boot = after_boot
+        self.image = self._build_image()
+        self.loaded: Loaded = machine.load(self.image, config.base)
+        self.booted = False
+        self.successor: Linux | None = None  # the image a kexec or restore handed over to
+        self.ghes_handled: list[tuple[int, int]] = []
+        self.notes: dict[str, Any] = {}
+        machine.shared.setdefault("kernels", []).append(self)
+
+    # ------------------------------------------------------------ image
+
+    def _build_image(self) -> Image:
+        image = Image(self.k.image_name, IMAGE_SIZE)
+        image.add("start_kernel", SYMBOLS["start_kernel"], self.start_kernel)
+        image.add("secondary_entry", SYMBOLS["secondary_entry"], self.hotplug.secondary_start)
+        image.add("restore_entry", SYMBOLS["restore_entry"], self.restore_entry)
+        image.add("crash_abort_continue", SYMBOLS["crash_abort_continue"],
+                  lambda pe: self.crash_kexec(pe))
+        image.add("__sdei_asm_handler", SYMBOLS["__sdei_asm_handler"],
+                  lambda pe: sdei_entry(self.k, self.driver, pe))
+        vectors = SYMBOLS["vectors"]
+        image.add("vectors", vectors, lambda pe: unexpected_vector(self.k, pe))
+        for name, offset in (("el1h_64_irq", 0x280), ("el0t_64_irq", 0x480),
+                             ("el0t_32_irq", 0x680)):
+            image.add(name, vectors + offset, lambda pe: irq_vector(self.k, pe))
+        return image
+
+    def symbol(self, name: str) -> int:
+        return self.config.base + SYMBOLS[name]
+
+    # ------------------------------------------------------------ boot
+
+    def start_kernel(self, pe: PE) -> Gen:
+        """The boot CPU: per-CPU set-up, SDEI probe, GHES, then the secondaries."""
+        k = self.k
+        self.machine.shared["current"] = self
+        k.setup_cpu(pe)
+        k.online.add(pe.index)
+        pe.pstate &= ~PSTATE_DAIF  # start_kernel: local_irq_enable before initcalls
+        yield Note(f"{k.image_name}: boot on CPU{pe.index}", {"era": k.era.name})
+        if self.config.probe:
+            err = yield from self.driver.probe(pe, self.config.conduit)
+            if err:
+                k.printk(pe.index, f"sdei: probe failed: {err}")
+        for number in self.config.ghes_events:
+            err = yield from self.driver.register_ghes(pe, number, self.ghes_normal,
+                                                       self.ghes_critical)
+            if err:
+                k.printk(pe.index, f"GHES: failed to register SDEI event {number:#x}: {err}")
+        secondaries = self.config.secondaries
+        if secondaries is None:
+            secondaries = tuple(i for i in range(self.machine.platform.pes) if i != pe.index)
+        for cpu in secondaries:
+            yield from self.hotplug.cpu_up(pe, cpu)
+        self.booted = True
+        if self.after_boot is not None:
+            yield from self.after_boot(self, pe)
+        return 0
+
+    # ------------------------------------------------------------ GHES (§2.10)
+
+    def _ghes(self, pe: PE, event: int, lock_name: str) -> Gen:
+        lock = self.machine.lock(f"{self.k.name}:{lock_name}")
+        was = self.k.local_irq_save(pe)
+        yield from self.k.spin_lock(pe, lock)
+        yield Access(f"ghes:{event:#x}:status")
+        self.ghes_handled.append((pe.index, event))
+        yield from self.k.spin_unlock(pe, lock)
+        self.k.local_irq_restore(pe, was)
+        return 0
+
+    def ghes_normal(self, pe: PE, event: int, regs: tuple[int, ...], arg: Any) -> Gen:
+        return (yield from self._ghes(pe, event, "ghes_notify_lock_sdei_normal"))
+
+    def ghes_critical(self, pe: PE, event: int, regs: tuple[int, ...], arg: Any) -> Gen:
+        return (yield from self._ghes(pe, event, "ghes_notify_lock_sdei_critical"))
+
+    # ------------------------------------------------------------ idle (§4.2)
+
+    def cpu_pm_enter(self, pe: PE) -> Gen:
+        notified: list[Callable[[PE, str], Gen]] = []
+        for notifier in self.k.cpu_pm_notifiers:
+            err = yield from notifier(pe, "enter")
+            if err:
+                for earlier in reversed(notified):
+                    yield from earlier(pe, "enter_failed")
+                return err
+            notified.append(notifier)
+        return 0
+
+    def cpu_pm_exit(self, pe: PE) -> Gen:
+        for notifier in reversed(self.k.cpu_pm_notifiers):
+            yield from notifier(pe, "exit")
+        return 0
+
+    def idle(self, pe: PE, *, powerdown: bool = True) -> Gen:
+        """cpuidle: power-down states go through CPU PM (SDEI masks the PE around them)."""
+        k = self.k
+        was = k.local_irq_save(pe)
+        if powerdown:
+            err = yield from self.cpu_pm_enter(pe)
+            if err:
+                k.local_irq_restore(pe, was)
+                return err
+        state = POWER_STATE_TYPE_POWERDOWN if powerdown else 0
+        yield from k.psci(pe, Psci.CPU_SUSPEND, state, self.symbol("secondary_entry"), 0)
+        if powerdown:
+            yield from self.cpu_pm_exit(pe)
+        k.local_irq_restore(pe, was)
+        return 0
+
+    # ------------------------------------------------------------ suspend to RAM (§4.3)
+
+    def suspend(self, pe: PE) -> Gen:
+        k = self.k
+        yield Note("suspend: devices")
+        err = yield from self.driver.suspend(pe)
+        if err:
+            return err
+        others = sorted(k.online - {pe.index})
+        for cpu in others:
+            yield from self.hotplug.cpu_down(pe, cpu)
+        yield from self.idle(pe, powerdown=True)
+        for cpu in others:
+            yield from self.hotplug.cpu_up(pe, cpu)
+        yield Note("resume: devices")
+        return (yield from self.driver.resume(pe))
+
+    # ------------------------------------------------------------ hibernate (§4.4)
+
+    def hibernate(self, pe: PE, *, boot_kernel_base: int | None = None,
+                  then: Callable[[Linux, PE], Gen] | None = None) -> Gen:
+        """freeze -> secondaries offline -> snapshot -> online -> thaw -> image written.
+
+        With `boot_kernel_base`, power off and come back: a boot kernel at that KASLR offset
+        probes SDEI, quiesces, and jumps to this image, whose `.restore` runs (restore_entry).
+        """
+        k = self.k
+        yield Note("hibernate: freeze")
+        self.notes["phase"] = "freeze"
+        err = yield from self.driver.freeze(pe)
+        if err:
+            yield Note("hibernate: freeze failed, thaw")
+            yield from self.driver.thaw(pe)
+            return err
+        others = sorted(k.online - {pe.index})
+        for cpu in others:
+            yield from self.hotplug.cpu_down(pe, cpu)
+        yield Note("hibernate: snapshot")
+        self.notes["phase"] = "snapshot"
+        self.notes["hibernated_cpus"] = others
+        self.notes["then"] = then
+        for cpu in others:
+            yield from self.hotplug.cpu_up(pe, cpu)
+        yield Note("hibernate: thaw")
+        self.notes["phase"] = "thaw"
+        err = yield from self.driver.thaw(pe)
+        if err:
+            return err
+        yield Note("hibernate: image written")
+        self.notes["phase"] = "written"
+        if boot_kernel_base is None:
+            return 0
+        for cpu in sorted(k.online - {pe.index}):
+            yield from self.hotplug.cpu_down(pe, cpu)
+        yield Note("power off; cold boot")
+        k.live = False  # RAM is lost until the boot kernel restores the image
+        self.machine.unload(self.loaded)
+        boot = Linux(self.machine, replace(self.config, base=boot_kernel_base, name="boot",
+                                           ghes_events=self.config.ghes_events),
+                     after_boot=lambda linux, cpu: linux.load_hibernation_image(cpu, self))
+        self.successor = boot
+        yield Jump(boot.symbol("start_kernel"), reset_system=True)
+        return 0
+
+    def load_hibernation_image(self, pe: PE, image_kernel: Linux) -> Gen:
+        """The boot kernel's side of a restore: quiesce (.freeze), CPUs down, jump."""
+        yield Note(f"{self.k.image_name}: loading the hibernation image")
+        err = yield from self.driver.freeze(pe)
+        if err:
+            self.k.printk(pe.index, f"PM: quiesce failed: {err}")
+        for cpu in sorted(self.k.online - {pe.index}):
+            yield from self.hotplug.cpu_down(pe, cpu)
+        self.k.live = False  # the image overwrites the boot kernel's memory
+        self.machine.unload(self.loaded)
+        image_kernel.loaded = self.machine.load(image_kernel.image, image_kernel.config.base)
+        self.successor = image_kernel
+        yield Jump(image_kernel.symbol("restore_entry"))
+        return 0
+
+    def restore_entry(self, pe: PE) -> Gen:
+        """The image kernel again: `.restore` (platform reset, then the thaw logic), CPUs up."""
+        k = self.k
+        self.machine.shared["current"] = self
+        k.live = True  # the image's memory is back
+        self.successor = None
+        k.online = {pe.index}
+        k.setup_cpu(pe)
+        pe.pstate &= ~PSTATE_DAIF
+        yield Note(f"{k.image_name}: restored")
+        err = yield from self.driver.restore(pe)
+        if err:
+            k.printk(pe.index, f"sdei: restore failed: {err}")
+        for cpu in self.notes.get("hibernated_cpus", []):
+            yield from self.hotplug.cpu_up(pe, cpu)
+        self.notes["restored"] = True
+        then = self.notes.get("then")
+        if then is not None:
+            yield from then(self, pe)
+        return 0
+
+    # ------------------------------------------------------------ reboot and kexec (§4.5)
+
+    def reboot_notifiers(self, pe: PE) -> Gen:
+        self.k.shutting_down = True
+        for notifier in self.k.reboot_notifiers:
+            yield from notifier(pe)
+        return 0
+
+    def reboot(self, pe: PE) -> Gen:
+        yield from self.reboot_notifiers(pe)
+        yield from self.k.psci(pe, Psci.SYSTEM_RESET)
+        return 0
+
+    def kexec(self, pe: PE, base: int,
+              after_boot: Callable[[Linux, PE], Gen] | None = None) -> Gen:
+        """kernel_kexec: reboot notifiers, secondaries down, jump into a new image at `base`."""
+        yield Note(f"kexec: new image at {base:#x}")
+        yield from self.reboot_notifiers(pe)
+        for cpu in sorted(self.k.online - {pe.index}):
+            yield from self.hotplug.cpu_down(pe, cpu)
+        self.k.live = False
+        self.machine.unload(self.loaded)
+        new = Linux(self.machine, replace(self.config, base=base, name="kexec"),
+                    after_boot)
+        self.successor = new
+        yield Jump(new.symbol("start_kernel"))
+        return 0
+
+    # ------------------------------------------------------------ panic and crash (§4.6, B13)
+
+    def _stop_handler(self, pe: PE) -> Gen:
+        k = self.k
+        pe.mask_all()
+        yield Access("cpu_online_mask")
+        k.online.discard(pe.index)
+        yield from self.driver.mask_local(pe)
+        yield Park()
+        return 0
+
+    def panic(self, pe: PE, message: str) -> Gen:
+        k = self.k
+        k.stopped = True
+        yield Note(f"Kernel panic: {message}")
+        pe.mask_all()
+        yield from k.ipi_each(pe, self._stop_handler, "stop")
+        yield from self.driver.mask_local(pe)
+        yield Park()
+        return 0
+
+    def crash_kexec(self, pe: PE, message: str = "") -> Gen:
+        """__crash_kexec: stop the others, mask here, (v6.6+) abort running handlers, then
+        jump into the crash kernel on this CPU."""
+        k = self.k
+        if not k.stopped:
+            k.stopped = True
+            yield Note(f"crash: {message}" if message else "crash")
+            pe.mask_all()
+            yield from k.ipi_each(pe, self._stop_handler, "crash stop")
+            yield from self.driver.mask_local(pe)
+        if k.era.crash_aborts_handlers:
+            active = k.active[pe.index]
+            for slot in (1, 0):  # critical first, then normal (5cd474e57368)
+                if active[slot]:
+                    active[slot] = 0
+                    yield from self.driver.call(pe, Function.EVENT_COMPLETE_AND_RESUME,
+                                                self.symbol("crash_abort_continue"))
+                    return 0
+        k.live = False
+        crash = Linux(self.machine,
+                      replace(self.config, base=self.config.crash_kernel_base, name="crash",
+                              secondaries=(), ghes_events=()),
+                      after_boot=crash_kernel_checks_interrupts)
+        self.successor = crash
+        yield Jump(crash.symbol("start_kernel"))
+        return 0
+
+    def raise_firmware_event(self, pe: PE, event: int, target: int = 0) -> Gen:
+        taken = yield RaiseEvent(event, target)
+        return taken
+
+
+CRASH_KERNEL_IRQ = 100  # an SPI the crash kernel's device uses
+
+
+def crash_kernel_checks_interrupts(linux: Linux, pe: PE) -> Gen:
+    """The crash kernel needs working interrupts: it raises one of its device's and records
+    whether its handler ran (checked by the `crash-kernel-interrupts` invariant)."""
+    machine = linux.machine
+    seen: dict[str, bool] = {"irq": False}
+
+    def handler(cpu: PE, intid: int) -> Gen:
+        seen["irq"] = True
+        yield Local("crash kernel: device interrupt")
+        return None
+
+    machine.request_irq(CRASH_KERNEL_IRQ, handler)
+    machine.gic.enable(CRASH_KERNEL_IRQ, route=pe.mpidr)
+    pe.unmask_irqs()
+    linux.notes["crash_irq"] = seen
+    from sdei.machine import AssertInterrupt
+
+    yield AssertInterrupt(CRASH_KERNEL_IRQ, pe.index)
+    for _ in range(3):
+        yield Local("crash kernel: running")
+    return 0
+
+
+def noop_callback(pe: PE, event: int, regs: tuple[int, ...], arg: Any) -> Gen:
+    """A client callback that just returns success."""
+    yield Local("callback")
+    return 0
+
+
+@dataclass
+class Counter:
+    """A client callback that counts where each event ran."""
+
+    seen: list[tuple[int, int]] = field(default_factory=list)
+
+    def __call__(self, pe: PE, event: int, regs: tuple[int, ...], arg: Any) -> Gen:
+        yield Access(f"counter:{event:#x}")
+        self.seen.append((pe.index, event))
+        return 0
+
+
+__all__ = ["BootConfig", "Callback", "Counter", "Linux", "noop_callback"]

@@ -1,0 +1,125 @@
+"""A GICv3-style interrupt controller: SGIs/PPIs banked per PE, SPIs with routing; enable,
+priority, group, pending and active state; acknowledge and end of interrupt.
+
+Group 0 (secure) interrupts belong to firmware: their assertions go to the SDEI dispatcher,
+which keeps their pending state itself. Group 1 non-secure interrupts are the OS's IRQs.
+It implements the dispatcher's `InterruptPort` (DEN0054C 6.3: firmware takes a bound
+interrupt at REGISTER and gives it back at UNREGISTER).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sdei.abi import SPI_FIRST, is_ppi, is_spi
+
+LOWEST_PRIORITY = 0xFF
+SDEI_NORMAL_PRIORITY, SDEI_CRITICAL_PRIORITY = 0x70, 0x60  # Arm platforms (TF-A arm_def.h)
+
+
+@dataclass(slots=True)
+class Line:
+    """One interrupt as seen on one PE (banked) or globally (SPI)."""
+
+    group: int = 1  # 0 secure (firmware), 1 non-secure
+    enabled: bool = False
+    priority: int = 0xA0
+    pending: bool = False
+    active: bool = False
+    route: int | None = None  # SPI: MPIDR, or None for any participating PE
+
+
+class Gic:
+    def __init__(self, pes: int, spi_count: int, secure: frozenset[int] = frozenset()) -> None:
+        self.pes = pes
+        self.spi_count = spi_count
+        self._banked = [[Line() for _ in range(SPI_FIRST)] for _ in range(pes)]
+        self._spis = [Line() for _ in range(spi_count)]
+        self.pending_count = 0  # non-secure pending lines, for a fast "anything to take?"
+        for intid in secure:
+            for pe in range(pes if intid < SPI_FIRST else 1):
+                self.line(intid, pe).group = 0
+
+    def line(self, intid: int, pe: int) -> Line:
+        if intid < SPI_FIRST:
+            return self._banked[pe][intid]
+        return self._spis[intid - SPI_FIRST]
+
+    def exists(self, intid: int) -> bool:
+        return 0 <= intid < SPI_FIRST + self.spi_count
+
+    # -- the InterruptPort the dispatcher drives
+
+    def is_nonsecure(self, intid: int, pe: int) -> bool:
+        return self.line(intid, pe).group == 1
+
+    def is_active(self, intid: int, pe: int) -> bool:
+        return self.line(intid, pe).active
+
+    def claim(self, intid: int, pe: int, critical: bool) -> None:
+        line = self.line(intid, pe)
+        self._set_pending(line, False)
+        line.group, line.enabled = 0, False
+        line.priority = SDEI_CRITICAL_PRIORITY if critical else SDEI_NORMAL_PRIORITY
+
+    def give_back(self, intid: int, pe: int) -> None:
+        line = self.line(intid, pe)
+        self._set_pending(line, False)
+        line.group, line.enabled, line.priority, line.route = 1, False, LOWEST_PRIORITY, None
+
+    def set_enabled(self, intid: int, pe: int, enabled: bool) -> None:
+        self.line(intid, pe).enabled = enabled
+
+    def route(self, intid: int, mpidr: int | None) -> None:
+        if is_spi(intid):
+            self.line(intid, 0).route = mpidr
+
+    # -- the OS side (Group 1)
+
+    def _set_pending(self, line: Line, value: bool) -> None:
+        if line.pending != value and line.group == 1:
+            self.pending_count += 1 if value else -1
+        line.pending = value
+
+    def assert_line(self, intid: int, pe: int) -> None:
+        self._set_pending(self.line(intid, pe), True)
+
+    def enable(self, intid: int, pe: int = 0, *, route: int | None = None,
+               priority: int = 0xA0) -> None:
+        """OS configuration of one of its own interrupts."""
+        line = self.line(intid, pe)
+        if line.group != 1:
+            raise ValueError(f"interrupt {intid} is owned by firmware")
+        line.enabled, line.priority = True, priority
+        if is_spi(intid):
+            line.route = route
+
+    def disable(self, intid: int, pe: int = 0) -> None:
+        self.line(intid, pe).enabled = False
+
+    def deliverable(self, pe: int, mpidr: int) -> list[int]:
+        """Non-secure interrupts that could be taken on `pe` now (enabled, pending, inactive)."""
+        if not self.pending_count:
+            return []
+        found = [i for i, line in enumerate(self._banked[pe])
+                 if line.pending and line.enabled and not line.active and line.group == 1]
+        for i, line in enumerate(self._spis):
+            if line.pending and line.enabled and not line.active and line.group == 1 and (
+                    line.route is None or line.route == mpidr):
+                found.append(SPI_FIRST + i)
+        return found
+
+    def pending_for(self, pe: int, mpidr: int) -> bool:
+        """Would a pending interrupt wake this PE from WFI (enabled, any PSTATE.I)?"""
+        return bool(self.deliverable(pe, mpidr))
+
+    def acknowledge(self, intid: int, pe: int) -> None:
+        line = self.line(intid, pe)
+        self._set_pending(line, False)
+        line.active = True
+
+    def end_of_interrupt(self, intid: int, pe: int) -> None:
+        self.line(intid, pe).active = False
+
+    def is_private(self, intid: int) -> bool:
+        return intid < SPI_FIRST or is_ppi(intid)

@@ -1,0 +1,830 @@
+"""The simulated board and the engine that runs code on it.
+
+`Machine` owns time and nondeterminism. Each step the engine lists what could happen next -
+a context runs its next operation, an SDEI event starts on a PE, an interrupt is taken, a
+sleeping PE wakes - and asks the chooser which. Code between two yields runs atomically.
+Invariants are checked after every step; the first violation ends the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sdei.abi import FUNCTION_BASE, MASK32, PSTATE_DAIF, Function, mode_for, to_signed64
+from sdei.firmware import Dispatcher, Entry, Exit, Interrupted, Platform
+from sdei.machine.chooser import Chooser, DefaultChooser, RandomChooser, ReplayChooser
+from sdei.machine.codemap import CodeFault, CodeMap, Image, Loaded
+from sdei.machine.contexts import Code, Context, Kind
+from sdei.machine.errors import ClientFault, Violation
+from sdei.machine.gic import Gic
+from sdei.machine.invariants import FirmwarePromises
+from sdei.machine.locks import Lock
+from sdei.machine.observer import HOOKS, Observer
+from sdei.machine.ops import (
+    Access,
+    Footprint,
+    Acquire,
+    AssertInterrupt,
+    Hvc,
+    Jump,
+    Local,
+    Note,
+    Op,
+    Park,
+    RaiseEvent,
+    Release,
+    SendIpi,
+    Smc,
+    Spawn,
+    WaitUntil,
+)
+from sdei.machine.pe import PE, Power
+from sdei.machine.psci import (
+    AFFINITY_OFF,
+    AFFINITY_ON,
+    POWER_STATE_TYPE_POWERDOWN,
+    PSCI_IDS,
+    PSCI_VERSION_1_1,
+    Psci,
+    PsciStatus,
+    canonical,
+)
+
+IPI_SGI = 1  # the SGI the OS uses for cross-calls
+SDEI_FIRST, SDEI_LAST = FUNCTION_BASE, 0xC400_003F
+_COMPLETIONS = (Function.EVENT_COMPLETE, Function.EVENT_COMPLETE_AND_RESUME)
+
+Option = tuple[str, int, int]  # ("run", pe, context id) | ("sdei", pe, event) |
+#                                ("irq", pe, intid) | ("wake", pe, 0)
+
+
+class _Gone:
+    """The calling context no longer runs (completed, powered off, suspended)."""
+
+
+GONE = _Gone()
+
+
+@dataclass(frozen=True)
+class FirmwareFault:
+    """An injected firmware failure: `function` (optionally for `event`) returns `status`.
+
+    With `always`, it fires every time (a deterministic bug); otherwise the chooser decides at
+    each matching call whether it fires, up to `times`.
+    """
+
+    function: int
+    status: int
+    event: int | None = None
+    times: int = 1
+    always: bool = False
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """A named predicate over the machine; returns a message when violated, else None."""
+
+    name: str
+    check: Callable[[Machine], str | None]
+    at_quiescence_only: bool = False
+
+
+@dataclass
+class MachineConfig:
+    platform: Platform
+    conduit: Literal["smc", "hvc"] = "smc"
+    powered_on: tuple[int, ...] | None = None  # PEs on at start (default: all)
+    faults: tuple[FirmwareFault, ...] = ()
+    builtin_invariants: bool = True
+
+
+@dataclass
+class RunResult:
+    status: Literal["quiescent", "halted", "violation", "step-limit"]
+    steps: int
+    choices: tuple[int, ...]
+    violation: Violation | None = None
+    halted: str | None = None
+    kinds: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.violation is None
+
+
+class _Stop(Exception):
+    def __init__(self, violation: Violation) -> None:
+        self.violation = violation
+
+
+class Machine:
+    """A board: PEs, a GIC, firmware (EL3 or a hypervisor's virtual SDEI), a code map."""
+
+    def __init__(self, config: MachineConfig) -> None:
+        self.config = config
+        platform = config.platform
+        self.platform = platform
+        self.client_el = platform.client_el
+        self.conduit = config.conduit
+        secure = frozenset(
+            e.interrupt for e in platform.events if e.interrupt is not None
+        ) | platform.secure_interrupts
+        self.gic = Gic(platform.pes, platform.spi_count, secure)
+        # With conduit "hvc" this dispatcher is the hypervisor's virtual SDEI instance.
+        self.firmware = Dispatcher(platform, self.gic)
+        self.code = CodeMap()
+        self.pes = [PE(self, i, m, platform.client_el) for i, m in enumerate(platform.mpidrs)]
+        self.locks: dict[str, Lock] = {}
+        self.irq_handlers: dict[int, Callable[..., Code]] = {}
+        self.observers: list[Observer] = []
+        self._hooks: dict[str, list[Callable[..., None]]] = {h: [] for h in HOOKS}
+        self.invariants: list[Invariant] = []
+        self.faults = list(config.faults)
+        self._fault_budget = [f.times for f in self.faults]
+        self._contexts: dict[int, Context] = {}
+        self._next_ident = 0
+        self.step_count = 0
+        self.choices: list[int] = []
+        self.choice_kinds: list[str] = []
+        self.chooser: Chooser = DefaultChooser()
+        self.halted: str | None = None
+        self.setup_steps = 0
+        self.running: Context | None = None  # the context whose step is being performed
+        self._deliverable_cache: list[tuple[int, tuple[int, ...]]] = [(-1, ())] * platform.pes
+        self.registered_symbols: dict[int, str] = {}  # entry address -> symbol at REGISTER
+        self.shared: dict[str, Any] = {}  # state client code shares between CPUs
+        if config.builtin_invariants:
+            FirmwarePromises(self)
+        on = set(range(platform.pes) if config.powered_on is None else config.powered_on)
+        for pe in self.pes:
+            if pe.index not in on:
+                pe.power = Power.OFF
+                self.firmware.power_off(pe.index)
+
+    # ------------------------------------------------------------------ set-up API
+
+    def observe(self, observer: Observer) -> None:
+        self.observers.append(observer)
+        base = Observer
+        for hook in HOOKS:
+            method = getattr(type(observer), hook, None)
+            if method is not None and method is not getattr(base, hook):
+                self._hooks[hook].append(getattr(observer, hook))
+
+    def add_invariant(self, invariant: Invariant) -> None:
+        self.invariants.append(invariant)
+
+    def lock(self, name: str, *, sleeping: bool = False) -> Lock:
+        """The machine-wide lock called `name` (created on first use)."""
+        found = self.locks.get(name)
+        if found is None:
+            found = self.locks[name] = Lock(name, sleeping=sleeping)
+        return found
+
+    def load(self, image: Image, base: int) -> Loaded:
+        return self.code.load(image, base)
+
+    def unload(self, loaded: Loaded) -> None:
+        self.code.unload(loaded)
+
+    def spawn(self, pe: int, code: Callable[..., Code], *args: Any, name: str = "") -> Context:
+        """Start a thread on `pe` running `code(pe, *args)`."""
+        target = self.pes[pe]
+        gen = code(target, *args)
+        ctx = self._new_context(Kind.THREAD, pe, name or getattr(code, "__name__", "thread"),
+                                gen)
+        target.threads.append(ctx)
+        return ctx
+
+    def request_irq(self, intid: int, handler: Callable[..., Code]) -> None:
+        """The OS's handler for one of its interrupts: `handler(pe, intid)`."""
+        self.irq_handlers[intid] = handler
+
+    def firmware_call(self, pe: int, function: int, *args: int) -> int:
+        """A call made during deterministic set-up (not a step; observers still see it)."""
+        return self._conduit(self.pes[pe], None, self.conduit, function, args)
+
+    def inject(self, fault: FirmwareFault) -> None:
+        """Arm a firmware fault from now on (scenarios arm theirs after set-up)."""
+        self.faults.append(fault)
+        self._fault_budget.append(fault.times)
+
+    def end_setup(self) -> None:
+        """Everything so far was deterministic set-up: forget its choices, so that a recorded
+        choice list describes only the racing part (and replays from here)."""
+        self.choices.clear()
+        self.choice_kinds.clear()
+        self.setup_steps = self.step_count
+
+    def options(self) -> list[Option]:
+        """What could happen next (the chooser's options for the next step)."""
+        return self._options()
+
+    def footprint(self, option: Option) -> Footprint:
+        """The shared things a step touches: its operation's footprint plus its PE (steps on one
+        PE always depend on each other: they share its registers and context stack)."""
+        what, i, arg = option
+        pe_key = (f"pe:{i}", True)
+        if what == "run":
+            return (pe_key, *self._contexts[arg].pending.footprint)
+        if what == "irq":
+            return (pe_key, (f"gic:{arg}", True))
+        return (pe_key, ("firmware", True))
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, chooser: Chooser | None = None, *, choices: Sequence[int] | None = None,
+            seed: int | None = None, max_steps: int = 100_000) -> RunResult:
+        """Run until quiescent, halted, a violation, or `max_steps`.
+
+        `choices` replays a recorded run exactly; `seed` uses a seeded random chooser.
+        """
+        if choices is not None:
+            chooser = ReplayChooser(choices)
+        elif seed is not None:
+            chooser = RandomChooser(seed)
+        self.chooser = chooser or DefaultChooser()
+        limit = self.step_count + max_steps
+        try:
+            while self.step_count < limit:
+                if self.halted is not None:
+                    return self._result("halted")
+                options = self._options()
+                if not options:
+                    self._at_quiescence()
+                    return self._result("quiescent")
+                if len(options) == 1:
+                    option = options[0]
+                else:
+                    option = options[self._choose("step", options)]
+                self.step_count += 1
+                self._perform(option)
+                if self.invariants:
+                    self._check_invariants(quiescent=False)
+            return self._result("step-limit")
+        except _Stop as stop:
+            return self._result("violation", stop.violation)
+
+    def _result(self, status: Any, violation: Violation | None = None) -> RunResult:
+        return RunResult(status, self.step_count, tuple(self.choices), violation, self.halted,
+                         tuple(self.choice_kinds))
+
+    def _choose(self, kind: str, options: Sequence[Any]) -> int:
+        index = self.chooser.choose(kind, options)
+        self.choices.append(index)
+        self.choice_kinds.append(kind)
+        for hook in self._hooks["choice"]:
+            hook(self.step_count, kind, tuple(options), index)
+        return index
+
+    def violate(self, invariant: str, message: str, pe: int | None = None) -> None:
+        """Stop the run with a violation (used by the engine, invariants and observers)."""
+        for hook in self._hooks["fault"]:
+            hook(self.step_count, -1 if pe is None else pe, f"{invariant}: {message}")
+        raise _Stop(Violation(invariant, message, self.step_count, tuple(self.choices), pe))
+
+    def _check_invariants(self, *, quiescent: bool) -> None:
+        for inv in self.invariants:
+            if inv.at_quiescence_only and not quiescent:
+                continue
+            message = inv.check(self)
+            if message is not None:
+                self.violate(inv.name, message)
+
+    def _at_quiescence(self) -> None:
+        blocked = [c for c in self._contexts.values() if not c.done and
+                   self.pes[c.pe].power is not Power.OFF]
+        if blocked:
+            waits = "; ".join(f"{c.name} on PE{c.pe} waits at {_describe(c.pending)}"
+                              for c in blocked[:4])
+            self.violate("deadlock", f"every thread is blocked: {waits}")
+        self._check_invariants(quiescent=True)
+
+    # ------------------------------------------------------------------ what can happen next
+
+    def _options(self) -> list[Option]:
+        options: list[Option] = []
+        firmware = self.firmware
+        gic = self.gic
+        generation = firmware.generation
+        cache = self._deliverable_cache
+        for pe in self.pes:
+            i = pe.index
+            power = pe.power
+            if power is not Power.ON:
+                # A sleeping PE wakes for a pending event or interrupt, or its timer: the
+                # chooser decides when (a suspended context always gets woken eventually).
+                if power is not Power.OFF and (pe.suspended is not None or firmware.wakes(i)
+                                               or gic.pending_for(i, pe.mpidr)):
+                    options.append(("wake", i, 0))
+                continue
+            cached = cache[i]
+            if cached[0] != generation:
+                cached = cache[i] = (generation, firmware.deliverable(i))
+            for event in cached[1]:
+                options.append(("sdei", i, event))
+            if pe.parked:
+                continue
+            if gic.pending_count and not pe.irqs_masked and not firmware.handler_running(i):
+                irqs = gic.deliverable(i, pe.mpidr)
+                if irqs:
+                    options.append(("irq", i, irqs[0]))
+            if pe.stack:
+                top = pe.stack[-1]
+                if self._enabled(top):
+                    options.append(("run", i, top.ident))
+                continue
+            current = pe.current
+            if current is not None and not current.preemptible and not current.done:
+                if self._enabled(current):
+                    options.append(("run", i, current.ident))
+                continue
+            for thread in pe.threads:
+                if self._enabled(thread):
+                    options.append(("run", i, thread.ident))
+        return options
+
+    def _enabled(self, ctx: Context) -> bool:
+        op = ctx.pending
+        if not op.blocking:
+            return True
+        if isinstance(op, Acquire):
+            if op.lock.free_for(op.shared):
+                return True
+            self._check_self_deadlock(ctx, op.lock)
+            return False
+        assert isinstance(op, WaitUntil)
+        return op.condition()
+
+    def _check_self_deadlock(self, ctx: Context, lock: Lock) -> None:
+        """A lock held by a context this one sits on (or by itself) can never be released."""
+        pe = self.pes[ctx.pe]
+        for holder in lock.holders():
+            if holder is ctx:
+                self.violate("deadlock", f"{ctx.name} re-acquires {lock.name}, which it holds",
+                             ctx.pe)
+            if holder.pe != ctx.pe or holder.done:
+                continue
+            below = pe.stack.index(ctx) if ctx in pe.stack else -1
+            holder_below = (holder in pe.stack[:below]) if below >= 0 else False
+            holder_thread_under_handler = below >= 0 and holder.kind is Kind.THREAD and (
+                holder is pe.current)
+            if holder_below or holder_thread_under_handler:
+                self.violate("deadlock", f"{ctx.name} ({ctx.kind.value}) waits for {lock.name}, "
+                             f"held by {holder.name} which it interrupted", ctx.pe)
+
+    # ------------------------------------------------------------------ doing it
+
+    def _perform(self, option: Option) -> None:
+        what, i, arg = option
+        pe = self.pes[i]
+        if what == "run":
+            self._run_context(pe, self._contexts[arg])
+        elif what == "sdei":
+            self._deliver(pe, arg)
+        elif what == "irq":
+            self._take_irq(pe, arg)
+        else:
+            self._wake(pe)
+
+    def _new_context(self, kind: Kind, pe: int, name: str, gen: Code, address: int = 0,
+                     symbol: str = "") -> Context:
+        self._next_ident += 1
+        ctx = Context(self._next_ident, kind, pe, name, gen, address, symbol)
+        self._contexts[ctx.ident] = ctx
+        return ctx
+
+    def _run_context(self, pe: PE, ctx: Context) -> None:
+        if ctx.kind is Kind.THREAD and pe.current is not ctx:
+            self._switch_thread(pe, ctx)
+        self.running = ctx
+        op = ctx.pending
+        try:
+            result = self._execute(pe, ctx, op)
+            if result is GONE:
+                self._step_hooks(pe, ctx, op, None)
+                return
+            ctx.steps += 1
+            pe.pc = ctx.pc
+            try:
+                ctx.pending = ctx.gen.send(result)
+            except StopIteration as stop:
+                self._end_context(pe, ctx, stop.value)
+        except ClientFault as fault:
+            self.violate(fault.invariant, fault.message, pe.index)
+        self._step_hooks(pe, ctx, op, result)
+
+    def _step_hooks(self, pe: PE, ctx: Context, op: Op, result: Any) -> None:
+        for hook in self._hooks["step"]:
+            hook(self.step_count, pe.index, ctx, op, result)
+
+    def _switch_thread(self, pe: PE, ctx: Context) -> None:
+        old = pe.current
+        if old is not None and not old.done:
+            old.saved = (pe.pc, pe.pstate, list(pe.x))
+        if ctx.saved is not None:
+            pe.pc, pe.pstate, saved_x = ctx.saved
+            pe.x[:] = saved_x
+        pe.current = ctx
+
+    def _end_context(self, pe: PE, ctx: Context, value: Any) -> None:
+        ctx.done = True
+        ctx.result = value
+        for hook in self._hooks["context_end"]:
+            hook(self.step_count, pe.index, ctx)
+        if ctx.kind is Kind.THREAD:
+            if ctx in pe.threads:
+                pe.threads.remove(ctx)
+            if pe.current is ctx:
+                pe.current = None
+            return
+        if ctx.kind.is_sdei:
+            self.violate("handler-falls-off",
+                         f"{ctx.name} returned without EVENT_COMPLETE", pe.index)
+        # IRQ or synthetic exception: ERET to ELR/SPSR of the handler's EL.
+        pe.stack.remove(ctx)
+        el = pe.el
+        if ctx.kind is Kind.IRQ:
+            intid, pc, pstate = ctx.saved
+            self.gic.end_of_interrupt(intid, pe.index)
+            pe.pc, pe.pstate = pc, pstate
+        else:
+            pe.pc, pe.pstate = pe.elr[el], pe.spsr[el]
+
+    def _execute(self, pe: PE, ctx: Context, op: Op) -> Any:
+        kind = type(op)
+        if kind is Local or kind is Access:
+            return None
+        if kind is Smc:
+            assert isinstance(op, Smc)
+            return self._conduit(pe, ctx, "smc", op.function, op.args)
+        if kind is Hvc:
+            assert isinstance(op, Hvc)
+            return self._conduit(pe, ctx, "hvc", op.function, op.args)
+        if kind is Acquire:
+            assert isinstance(op, Acquire)
+            if op.shared:
+                op.lock.readers.append(ctx)
+            else:
+                op.lock.owner = ctx
+            return None
+        if kind is Release:
+            assert isinstance(op, Release)
+            return self._release(ctx, op)
+        if kind is WaitUntil:
+            return None
+        if kind is SendIpi:
+            assert isinstance(op, SendIpi)
+            target = self.pes[op.target]
+            if target.power is Power.OFF:
+                return False  # lost: nothing receives it
+            target.ipi_queue.append(op.callback)
+            self.gic.assert_line(IPI_SGI, op.target)
+            return True
+        if kind is AssertInterrupt:
+            assert isinstance(op, AssertInterrupt)
+            return self.assert_interrupt(op.intid, op.pe)
+        if kind is RaiseEvent:
+            assert isinstance(op, RaiseEvent)
+            return self.firmware.raise_event(op.event, op.pe)
+        if kind is Spawn:
+            assert isinstance(op, Spawn)
+            return self.spawn(op.pe, op.code, *op.args, name=op.name)
+        if kind is Park:
+            self._park(pe)
+            return GONE
+        if kind is Jump:
+            assert isinstance(op, Jump)
+            if op.reset_system:
+                self._cold_boot(pe)
+            self._jump(pe, op.address, op.x0)
+            return GONE
+        if kind is Note:
+            assert isinstance(op, Note)
+            for hook in self._hooks["note"]:
+                hook(self.step_count, pe.index, op.text, op.data)
+            return None
+        raise TypeError(f"{ctx.name} yielded {op!r}, which is not an operation")
+
+    def _release(self, ctx: Context, op: Release) -> None:
+        lock = op.lock
+        if op.shared:
+            if ctx not in lock.readers:
+                raise ClientFault("lock-misuse", f"{ctx.name} releases {lock.name} (read) "
+                                  "without holding it")
+            lock.readers.remove(ctx)
+        else:
+            if lock.owner is not ctx:
+                raise ClientFault("lock-misuse", f"{ctx.name} releases {lock.name}, held by "
+                                  f"{lock.owner.name if lock.owner else 'nobody'}")
+            lock.owner = None
+
+    def assert_interrupt(self, intid: int, pe: int = 0) -> bool:
+        """A device raises `intid`: firmware's if SDEI owns it, else an OS IRQ. True if SDEI's."""
+        if self.firmware.interrupt_asserted(intid, pe):
+            return True
+        self.gic.assert_line(intid, pe)
+        return False
+
+    # ------------------------------------------------------------------ conduits
+
+    def _conduit(self, pe: PE, ctx: Context | None, conduit: str, function: int,
+                 args: tuple[int, ...]) -> Any:
+        fid = function & MASK32
+        if fid in PSCI_IDS:
+            result: Any = (self._psci(pe, ctx, canonical(fid), args) if conduit == self.conduit
+                           else PsciStatus.NOT_SUPPORTED)
+        elif SDEI_FIRST <= fid <= SDEI_LAST and conduit == self.conduit:
+            result = self._sdei(pe, ctx, fid, args)
+        else:
+            result = -1  # SMC_UNK / no hypervisor call of that number (SMCCC)
+        for hook in self._hooks["firmware_call"]:
+            hook(self.step_count, pe.index, conduit, fid, args,
+                 int(result) if not isinstance(result, _Gone) else 0)
+        return result
+
+    def _sdei(self, pe: PE, ctx: Context | None, fid: int, args: tuple[int, ...]) -> Any:
+        if self.faults:
+            injected = self._injected_fault(fid, args)
+            if injected is not None:
+                return injected
+        result = self.firmware.call(pe.index, fid, *args, el=pe.el)
+        if result == 0 and fid in _COMPLETIONS:
+            exit_ = self.firmware.pop_exit(pe.index)
+            assert exit_ is not None
+            self._apply_exit(pe, exit_)
+            return GONE
+        if result == 0 and fid == Function.EVENT_REGISTER and len(args) > 1:
+            found = self.code.symbol_at(args[1])
+            self.registered_symbols[args[1]] = found.symbol if found else "?"
+        return to_signed64(result)
+
+    def _injected_fault(self, fid: int, args: tuple[int, ...]) -> int | None:
+        for n, fault in enumerate(self.faults):
+            if fault.function != fid or self._fault_budget[n] <= 0:
+                continue
+            if fault.event is not None and (not args or args[0] != fault.event):
+                continue
+            if fault.always or self._choose("fault", ("pass", "fire")) == 1:
+                if not fault.always:
+                    self._fault_budget[n] -= 1
+                return fault.status
+        return None
+
+    def _psci(self, pe: PE, ctx: Context | None, fid: int, args: tuple[int, ...]) -> Any:
+        a = (*args, 0, 0, 0)
+        if fid == Psci.VERSION:
+            return PSCI_VERSION_1_1
+        if fid == Psci.FEATURES:
+            return 0 if a[0] & MASK32 in PSCI_IDS else PsciStatus.NOT_SUPPORTED
+        if fid == Psci.AFFINITY_INFO:
+            target = self.platform.pe_of(a[0])
+            if target is None:
+                return PsciStatus.INVALID_PARAMETERS
+            return AFFINITY_OFF if self.pes[target].power is Power.OFF else AFFINITY_ON
+        if fid == Psci.CPU_ON:
+            return self._cpu_on(a[0], a[1], a[2])
+        if fid == Psci.CPU_OFF:
+            self.power_off(pe.index)
+            return GONE
+        if fid == Psci.CPU_SUSPEND:
+            if ctx is None:
+                return PsciStatus.DENIED
+            new = Power.POWERDOWN if a[0] & POWER_STATE_TYPE_POWERDOWN else Power.STANDBY
+            self._set_power(pe, new)
+            pe.suspended = ctx
+            ctx.steps += 1
+            return GONE
+        if fid in (Psci.SYSTEM_OFF, Psci.SYSTEM_RESET):
+            for other in self.pes:
+                if other.power is not Power.OFF:
+                    self._complete_implicitly(other)
+            if fid == Psci.SYSTEM_RESET:
+                self.firmware.system_reset()
+            self.halted = "system-off" if fid == Psci.SYSTEM_OFF else "system-reset"
+            return GONE
+        return PsciStatus.NOT_SUPPORTED
+
+    def _cpu_on(self, mpidr: int, entry: int, context_id: int) -> int:
+        target = self.platform.pe_of(mpidr)
+        if target is None:
+            return PsciStatus.INVALID_PARAMETERS
+        pe = self.pes[target]
+        if pe.power is not Power.OFF:
+            return PsciStatus.ALREADY_ON
+        try:
+            code = self.code.resolve(entry)
+        except CodeFault:
+            return PsciStatus.INVALID_ADDRESS
+        self._set_power(pe, Power.ON)
+        self.firmware.power_on(target)
+        pe.x = [0] * 31
+        pe.x[0] = context_id
+        pe.pstate = mode_for(self.client_el) | PSTATE_DAIF
+        pe.pc = entry
+        pe.stack.clear()
+        pe.ipi_queue.clear()
+        gen = code.code(pe)
+        ctx = self._new_context(Kind.THREAD, target, code.symbol, gen, entry, code.symbol)
+        pe.threads.insert(0, ctx)
+        pe.current = None
+        return PsciStatus.SUCCESS
+
+    def power_off(self, index: int) -> None:
+        """CPU_OFF: handlers complete implicitly in `spec` (DEN0054C 6.5.4); the caller ends.
+        Other threads of the PE stay parked until it comes back (the scheduler's migration is
+        not modelled)."""
+        pe = self.pes[index]
+        self._complete_implicitly(pe)
+        for ctx in pe.stack:
+            ctx.done = True
+        pe.stack.clear()
+        if pe.current is not None:
+            pe.current.done = True
+            if pe.current in pe.threads:
+                pe.threads.remove(pe.current)
+            pe.current = None
+        self._set_power(pe, Power.OFF)
+
+    def _complete_implicitly(self, pe: PE) -> None:
+        for exit_ in self.firmware.power_off(pe.index):
+            for hook in self._hooks["complete"]:
+                hook(self.step_count, pe.index, exit_)
+
+    def _set_power(self, pe: PE, new: Power) -> None:
+        old = pe.power
+        pe.power = new
+        for hook in self._hooks["power"]:
+            hook(self.step_count, pe.index, old.value, new.value)
+
+    def _abandon(self, pe: PE) -> None:
+        for ctx in [*pe.stack, *pe.threads]:
+            ctx.done = True
+            ctx.gen.close()
+        pe.stack.clear()
+        pe.threads.clear()
+        pe.current = None
+
+    def _park(self, pe: PE) -> None:
+        self._abandon(pe)
+        pe.mask_all()
+        pe.parked = True
+        for hook in self._hooks["power"]:
+            hook(self.step_count, pe.index, pe.power.value, "parked")
+
+    def _cold_boot(self, boot: PE) -> None:
+        """Power cycle: every other PE off, firmware back to its boot state, `boot` masked."""
+        for pe in self.pes:
+            if pe is not boot and pe.power is not Power.OFF:
+                self._abandon(pe)
+                self._set_power(pe, Power.OFF)
+                self.firmware.power_off(pe.index)
+            pe.parked = False
+        self.firmware.system_reset()
+        self.firmware.power_on(boot.index)
+        for hook in self._hooks["note"]:
+            hook(self.step_count, boot.index, "system-reset", {})
+
+    def _jump(self, pe: PE, address: int, x0: int) -> None:
+        try:
+            code = self.code.resolve(address)
+        except CodeFault as fault:
+            self.violate("stale-entry", f"jump to {fault}", pe.index)
+            raise AssertionError("unreachable") from None
+        self._abandon(pe)
+        pe.x = [0] * 31
+        pe.x[0] = x0
+        pe.pc = address
+        pe.pstate = mode_for(self.client_el) | PSTATE_DAIF
+        ctx = self._new_context(Kind.THREAD, pe.index, code.symbol, code.code(pe), address,
+                                code.symbol)
+        pe.threads.append(ctx)
+
+    def _wake(self, pe: PE) -> None:
+        """Leave standby or power-down; CPU_SUSPEND returns 0 (a power-down wake masks the PE:
+        DEN0054C 6.5.2.2)."""
+        if pe.power is Power.POWERDOWN:
+            self.firmware.resume_from_powerdown(pe.index)
+        self._set_power(pe, Power.ON)
+        ctx = pe.suspended
+        pe.suspended = None
+        self.running = ctx
+        if ctx is not None and not ctx.done:
+            try:
+                ctx.pending = ctx.gen.send(PsciStatus.SUCCESS)
+            except StopIteration as stop:
+                self._end_context(pe, ctx, stop.value)
+            except ClientFault as fault:
+                self.violate(fault.invariant, fault.message, pe.index)
+
+    # ------------------------------------------------------------------ SDEI delivery
+
+    def _deliver(self, pe: PE, event: int) -> None:
+        el = self.client_el
+        interrupted = Interrupted(pe.pc, pe.pstate, tuple(pe.x[:18]), pe.vbar[el],
+                                  pe.hcr_e2h and pe.hcr_tge)
+        entry = self.firmware.dispatch(pe.index, event, interrupted)
+        if entry is None:
+            return
+        pe.x[0:4] = entry.x
+        pe.pc = entry.pc
+        pe.pstate = entry.pstate
+        try:
+            code = self.code.resolve(entry.pc)
+        except CodeFault as fault:
+            self.violate("stale-entry", f"event {event:#x} entered {fault}", pe.index)
+            raise AssertionError("unreachable") from None
+        expected = self.registered_symbols.get(entry.pc)
+        if expected is not None and expected not in ("?", code.symbol):
+            self.violate("stale-entry", f"event {event:#x} entered {entry.pc:#x}, registered as "
+                         f"{expected} but now {code.symbol}", pe.index)
+        kind = Kind.SDEI_CRITICAL if entry.critical else Kind.SDEI
+        ctx = self._new_context(kind, pe.index, f"{code.symbol}({event:#x})", code.code(pe),
+                                entry.pc, code.symbol)
+        ctx.event = event
+        ctx.saved = interrupted
+        pe.stack.append(ctx)
+        for hook in self._hooks["deliver"]:
+            hook(self.step_count, pe.index, entry, ctx)
+
+    def _apply_exit(self, pe: PE, exit_: Exit) -> None:
+        """COMPLETE resumes the interrupted context exactly; COMPLETE_AND_RESUME enters the
+        resume address as a synthetic exception (DEN0054C 5.4)."""
+        handler = next((c for c in reversed(pe.stack) if c.kind.is_sdei), None)
+        if handler is None or handler.event != exit_.event:
+            self.violate("complete-context", f"firmware completed event {exit_.event:#x} but "
+                         "no handler for it runs here", pe.index)
+            raise AssertionError("unreachable")
+        saved: Interrupted = handler.saved
+        if (exit_.x != saved.x or (exit_.kind == "complete" and
+                                   (exit_.pc, exit_.pstate) != (saved.pc, saved.pstate))
+                or (exit_.kind == "resume" and (exit_.elr, exit_.spsr) != (saved.pc,
+                                                                           saved.pstate))):
+            self.violate("complete-context", f"completion of {exit_.event:#x} does not restore "
+                         "the interrupted context", pe.index)
+        while pe.stack:
+            ctx = pe.stack.pop()
+            ctx.done = True
+            ctx.gen.close()
+            if ctx is handler:
+                break
+        pe.x[:18] = exit_.x
+        pe.pc, pe.pstate = exit_.pc, exit_.pstate
+        for hook in self._hooks["complete"]:
+            hook(self.step_count, pe.index, exit_)
+        if exit_.kind != "resume":
+            return
+        el = self.client_el
+        assert exit_.elr is not None and exit_.spsr is not None
+        pe.elr[el], pe.spsr[el] = exit_.elr, exit_.spsr
+        try:
+            code = self.code.resolve(exit_.pc)
+        except CodeFault as fault:
+            self.violate("stale-entry", f"COMPLETE_AND_RESUME entered {fault}", pe.index)
+            raise AssertionError("unreachable") from None
+        ctx = self._new_context(Kind.EXCEPTION, pe.index, code.symbol, code.code(pe),
+                                exit_.pc, code.symbol)
+        pe.stack.append(ctx)
+
+    def _take_irq(self, pe: PE, intid: int) -> None:
+        self.gic.acknowledge(intid, pe.index)
+        handler = self.irq_handlers.get(intid)
+        if intid == IPI_SGI and handler is None:
+            handler = _ipi_handler
+        for hook in self._hooks["interrupt"]:
+            hook(self.step_count, pe.index, intid)
+        if handler is None:  # spurious for the OS: acknowledge and end
+            self.gic.end_of_interrupt(intid, pe.index)
+            return
+        el = pe.el
+        pe.elr[el], pe.spsr[el] = pe.pc, pe.pstate
+        ctx = self._new_context(Kind.IRQ, pe.index, f"irq{intid}", handler(pe, intid))
+        ctx.saved = (intid, pe.pc, pe.pstate)
+        pe.pstate |= PSTATE_DAIF
+        pe.stack.append(ctx)
+
+    # ------------------------------------------------------------------ views
+
+    def contexts(self) -> Iterable[Context]:
+        return (c for c in self._contexts.values() if not c.done)
+
+    def context(self, ident: int) -> Context:
+        return self._contexts[ident]
+
+
+def _ipi_handler(pe: PE, intid: int) -> Code:
+    """Run every callback queued for this PE (smp_call_function's IPI handler)."""
+    while pe.ipi_queue:
+        callback = pe.ipi_queue.pop(0)
+        yield from callback(pe)
+    return None
+
+
+def _describe(op: Op) -> str:
+    if isinstance(op, Acquire):
+        return f"acquire {op.lock.name}"
+    if isinstance(op, WaitUntil):
+        return f"wait {op.label or 'condition'}"
+    return type(op).__name__

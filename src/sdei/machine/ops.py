@@ -1,0 +1,216 @@
+"""Operations: what a step of client code touches, handed to the engine at each `yield`.
+
+Client code is a generator; every `yield` hands over one operation. The engine performs it
+atomically together with the code that follows it up to the next `yield`, and sends the
+result back as the value of the `yield` expression. `footprint` names the shared things the
+step touches, so the explorer can tell independent steps apart (DPOR, sleep sets).
+
+Modelling rule: yield before every access to state shared between CPUs; never for CPU-local
+work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sdei.machine.locks import Lock
+
+# A footprint entry: (resource, is_write). Two steps are dependent when they share a resource
+# and at least one of them writes it.
+Footprint = tuple[tuple[str, bool], ...]
+
+
+class Op:
+    """Base class. `blocking` ops are not enabled until `ready()` says so."""
+
+    __slots__ = ()
+    blocking = False
+
+    @property
+    def footprint(self) -> Footprint:
+        return ()
+
+
+@dataclass(frozen=True, slots=True)
+class Local(Op):
+    """A step that touches nothing shared (a yield point for interleaving only)."""
+
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Access(Op):
+    """Read or write of a shared variable named `name` (the code does the access itself)."""
+
+    name: str
+    write: bool = True
+
+    @property
+    def footprint(self) -> Footprint:
+        return ((self.name, self.write),)
+
+
+class _Call(Op):
+    """A conduit call: x0 = function, x1.. = args. Result: x0 as a signed int64."""
+
+    __slots__ = ("args", "function")
+
+    def __init__(self, function: int, *args: int) -> None:
+        self.function = function
+        self.args = args
+
+    @property
+    def footprint(self) -> Footprint:
+        return (("firmware", True),)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.function:#x}, {', '.join(map(hex, self.args))})"
+
+    def __eq__(self, other: object) -> bool:
+        return (type(other) is type(self) and isinstance(other, _Call)
+                and (other.function, other.args) == (self.function, self.args))
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.function, self.args))
+
+
+class Smc(_Call):
+    """A secure monitor call (to EL3 firmware)."""
+
+    __slots__ = ()
+
+
+class Hvc(_Call):
+    """A hypervisor call (to a hypervisor's virtual SDEI and PSCI)."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Acquire(Op):
+    """Take a lock; blocks while another holder has it. `shared` is a read-side acquire."""
+
+    lock: Lock
+    shared: bool = False
+
+    blocking = True
+
+    @property
+    def footprint(self) -> Footprint:
+        return ((f"lock:{self.lock.name}", True),)
+
+
+@dataclass(frozen=True, slots=True)
+class Release(Op):
+    lock: Lock
+    shared: bool = False
+
+    @property
+    def footprint(self) -> Footprint:
+        return ((f"lock:{self.lock.name}", True),)
+
+
+@dataclass(frozen=True, slots=True)
+class WaitUntil(Op):
+    """Block until `condition()` holds (completion of cross-calls, flags set by other CPUs)."""
+
+    condition: Callable[[], bool]
+    reads: tuple[str, ...] = ()
+    label: str = ""
+
+    blocking = True
+
+    @property
+    def footprint(self) -> Footprint:
+        return tuple((name, False) for name in self.reads)
+
+
+@dataclass(frozen=True, slots=True)
+class SendIpi(Op):
+    """Raise an SGI at `target` with a callback queued for its IPI handler."""
+
+    target: int
+    callback: Callable[..., Any]
+    label: str = ""
+
+    @property
+    def footprint(self) -> Footprint:
+        return ((f"ipi:{self.target}", True),)
+
+
+@dataclass(frozen=True, slots=True)
+class AssertInterrupt(Op):
+    """A device raises an interrupt: a PPI on `pe`, or an SPI (pe ignored)."""
+
+    intid: int
+    pe: int = 0
+
+    @property
+    def footprint(self) -> Footprint:
+        return (("firmware", True), (f"gic:{self.intid}", True))
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseEvent(Op):
+    """Firmware raises one of its own SDEI events (RAS, watchdog), on `pe` if private."""
+
+    event: int
+    pe: int = 0
+
+    @property
+    def footprint(self) -> Footprint:
+        return (("firmware", True),)
+
+
+@dataclass(frozen=True, slots=True)
+class Spawn(Op):
+    """Start a new thread on `pe` running `code(pe_view, *args)`."""
+
+    pe: int
+    code: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    name: str = ""
+
+    @property
+    def footprint(self) -> Footprint:
+        return ((f"pe:{self.pe}", True),)
+
+
+@dataclass(frozen=True, slots=True)
+class Note(Op):
+    """Mark a point of interest in the trace (e.g. 'hibernate: snapshot'); touches nothing."""
+
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+    instant: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Park(Op):
+    """Stop this PE for good with everything masked (cpu_park_loop after smp_send_stop)."""
+
+    label: str = "parked"
+
+    @property
+    def footprint(self) -> Footprint:
+        return (("firmware", False),)
+
+
+@dataclass(frozen=True, slots=True)
+class Jump(Op):
+    """Abandon every context on this PE and start a new thread at `address` (kexec into a new
+    image, a hibernation restore). `x0` is handed over in x0."""
+
+    address: int
+    x0: int = 0
+    reset_system: bool = False  # a cold boot first: other PEs off, firmware reset
+
+    @property
+    def footprint(self) -> Footprint:
+        return (("firmware", True),)
+
+
+START = Local("start")

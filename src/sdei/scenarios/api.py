@@ -1,0 +1,47 @@
+"""The scenario API: what the explorer runs, and what a user writes.
+
+A scenario builds a machine in two parts: a deterministic set-up (boot, probe, register: run
+with the default chooser, no recorded choices) and the racing part (threads and hardware
+triggers whose interleavings matter, with their faults and extra invariants). `build` returns
+the machine after `end_setup()`, ready to `run`. Building must be deterministic: the same
+options give the same machine, so that a list of choices replays exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sdei.machine import Machine
+
+ERAS = ("v4-rfc", "v4.16", "v5.7", "v5.8", "v6.4", "v6.6", "v6.12", "latest")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a run of a scenario is parameterised by (all of it lands in a replay file)."""
+
+    era: str = "latest"
+    profile: str = "spec"
+    cpus: int | None = None  # None: the scenario's default
+    disabled_actions: frozenset[str] = frozenset()  # swarm testing switches these off
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    build: Callable[[Options], Machine]
+    buggy_eras: tuple[str, ...] = ()  # where the explorer must find a violation
+    fixed_eras: tuple[str, ...] = ()  # where a complete search must find none
+    expected_invariant: str | None = None  # what the bug violates
+    also_violates: tuple[str, ...] = ()  # other invariants the same race can break first
+    default_cpus: int = 2
+    preemption_bound: int | None = None
+    max_steps: int = 5_000
+    actions: tuple[str, ...] = ()  # environment actions swarm testing may disable
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def accepts(self, invariant: str) -> bool:
+        """Is `invariant` one this scenario's bug is expected to break?"""
+        return invariant == self.expected_invariant or invariant in self.also_violates

@@ -1,0 +1,35 @@
+"""B12: freeze removes the hotplug state by the entry-point address instead of the saved
+dynamic id (v6.4 .. v6.12-rc, fixed by c83212d79be2): the hotplug core's check BUGs."""
+
+from __future__ import annotations
+
+from sdei.kernel import Counter, Linux
+from sdei.machine import PE, Machine
+from sdei.kernel.core import Gen
+from sdei.scenarios.api import Options, Scenario
+from sdei.scenarios.common import SOFTWARE_EVENT, boot
+
+
+def build(options: Options) -> Machine:
+    counter = Counter()
+
+    def setup(linux: Linux, pe: PE) -> Gen:
+        yield from linux.driver.register(pe, SOFTWARE_EVENT, counter)
+        yield from linux.driver.enable(pe, SOFTWARE_EVENT)
+
+    booted = boot(era=options.era, profile=options.profile, cpus=options.cpus or 2,
+                  setup=setup)
+    linux = booted.linux
+    booted.spawn(0, lambda pe: linux.hibernate(pe), "hibernate")
+    return booted.machine
+
+
+SCENARIO = Scenario(
+    name="freeze-state-id",
+    description="hibernation freeze passes the wrong hotplug state id (B12)",
+    build=build,
+    buggy_eras=("v6.4", "v6.6"),
+    fixed_eras=("v6.12", "latest"),
+    expected_invariant="kernel-assertion",
+    default_cpus=2,
+)

@@ -1,0 +1,45 @@
+"""B7: registering a private event races CPU hotplug (fixed in v5.7 by 54f529a6806c).
+
+v4.16 sets `reregister` before the cross-call. If REGISTER fails on one CPU, a CPU that comes
+online before the caller clears the flag registers the event through its hotplug callback; the
+caller then frees the event, and firmware keeps a registration pointing at freed memory.
+"""
+
+from __future__ import annotations
+
+from sdei.abi import Function
+from sdei.kernel import Counter
+from sdei.machine import PE, FirmwareFault, Machine
+from sdei.kernel.core import Gen
+from sdei.scenarios.api import Options, Scenario
+from sdei.scenarios.common import SOFTWARE_EVENT, boot
+
+
+def build(options: Options) -> Machine:
+    booted = boot(era=options.era, profile=options.profile, cpus=options.cpus or 3,
+                  online=(0, 1))
+    linux, machine = booted.linux, booted.machine
+    counter = Counter()
+
+    def register(pe: PE) -> Gen:
+        return (yield from linux.driver.register(pe, SOFTWARE_EVENT, counter))
+
+    if "fault" not in options.disabled_actions:
+        machine.inject(FirmwareFault(Function.EVENT_REGISTER, -3, event=SOFTWARE_EVENT))
+    booted.spawn(0, register, "register event 0")
+    if "hotplug" not in options.disabled_actions:
+        booted.spawn(1, lambda pe: linux.hotplug.cpu_up(pe, 2), "online CPU2")
+    return machine
+
+
+SCENARIO = Scenario(
+    name="register-hotplug",
+    description="private event registration with a failing CPU, racing hotplug (B7)",
+    build=build,
+    buggy_eras=("v4.16",),
+    fixed_eras=("v5.7", "v5.8", "v6.4", "v6.6", "v6.12", "latest"),
+    expected_invariant="live-driver-memory",
+    also_violates=("flags-agree",),
+    default_cpus=3,
+    actions=("fault", "hotplug"),
+)

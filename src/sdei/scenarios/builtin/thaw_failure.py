@@ -1,0 +1,41 @@
+"""B6: re-registering a shared event fails at thaw (fixed in v5.7).
+
+The error path destroyed the event with the locking helper while the list lock was held:
+an A-A deadlock. In v4.16 the freeze side (B5) deadlocks first. From v5.7 the event is
+destroyed with the lock-held variant and the interface marked broken.
+"""
+
+from __future__ import annotations
+
+from sdei.abi import Function
+from sdei.kernel import Counter, Linux
+from sdei.machine import PE, FirmwareFault, Machine
+from sdei.kernel.core import Gen
+from sdei.scenarios.api import Options, Scenario
+from sdei.scenarios.common import SHARED_RAS, boot
+
+
+def build(options: Options) -> Machine:
+    counter = Counter()
+
+    def setup(linux: Linux, pe: PE) -> Gen:
+        yield from linux.driver.register(pe, SHARED_RAS, counter)
+        yield from linux.driver.enable(pe, SHARED_RAS)
+
+    booted = boot(era=options.era, profile=options.profile, cpus=options.cpus or 2,
+                  setup=setup)
+    linux, machine = booted.linux, booted.machine
+    machine.inject(FirmwareFault(Function.EVENT_REGISTER, -10, event=SHARED_RAS, always=True))
+    booted.spawn(0, lambda pe: linux.hibernate(pe), "hibernate")
+    return machine
+
+
+SCENARIO = Scenario(
+    name="thaw-failure",
+    description="hibernation whose thaw fails to re-register a shared event (B6)",
+    build=build,
+    buggy_eras=("v4.16",),
+    fixed_eras=("v5.7", "v5.8", "v6.12", "latest"),
+    expected_invariant="deadlock",
+    default_cpus=2,
+)

@@ -1,0 +1,52 @@
+"""The benchmark modules run (with a tiny duration) and measure what they claim."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import bench_dispatcher
+import run as bench_run
+from benchlib import Row, best_rate
+from sdei.firmware import PROFILE_NAMES, Dispatcher, Platform
+
+
+def test_dispatcher_bench_runs() -> None:
+    rows = bench_dispatcher.run(duration=0.005, runs=1)
+    assert {(r.name, r.profile) for r in rows} == {
+        (name, profile)
+        for name in ("dispatcher: mixed calls", "dispatcher: event cycles")
+        for profile in PROFILE_NAMES
+    }
+    assert all(r.value > 0 for r in rows)
+    mixed = [r for r in rows if r.unit == "calls/s"]
+    assert all(r.goal == bench_dispatcher.GOAL_CALLS_PER_SECOND for r in mixed)
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+def test_mixed_sequence_is_a_cycle_with_some_errors(profile: str) -> None:
+    platform = Platform.reference(bench_dispatcher.PES, profile=profile)
+    calls, fails = bench_dispatcher.mixed_sequence(platform)
+    share = bench_dispatcher.check_sequence(Dispatcher(platform), calls, fails)
+    assert 0.10 <= share <= 0.20
+    assert {pe for pe, _, _ in calls} == set(range(platform.pes))
+
+
+def test_best_rate_refuses_nonsense() -> None:
+    with pytest.raises(ValueError):
+        best_rate(lambda: 1, 0, 1)
+
+
+def test_row_ratio() -> None:
+    assert Row("x", "", 500.0, "calls/s", 1000.0).ratio == 0.5
+    assert Row("x", "", 500.0, "calls/s").ratio is None
+
+
+def test_run_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "latest.json"
+    assert bench_run.main(["--duration", "0.005", "--runs", "1", "--output", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["crashed"] == []
+    assert len(report["rows"]) == 4

@@ -1,0 +1,85 @@
+"""Random small programs for differential tests of the reductions: every reduction must reach
+the same set of final states (and violations) as the search without reduction."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from sdei.abi import EVENT_SIGNALED, Function
+from sdei.firmware import Platform
+from sdei.machine import Access, Acquire, Image, Machine, MachineConfig, Release, Smc
+from sdei.machine.contexts import Code
+from sdei.machine.pe import PE
+from sdei.scenarios.api import Options, Scenario
+
+Program = list[tuple[Any, ...]]
+
+
+def random_program(rng: random.Random) -> list[Program]:
+    cpus = rng.choice((2, 2, 3))
+    threads: list[Program] = []
+    for _ in range(cpus):
+        ops: Program = []
+        for _ in range(rng.randint(1, 3)):
+            kind = rng.random()
+            var = rng.choice("xy")
+            if kind < 0.35:
+                ops.append(("read", var))
+            elif kind < 0.7:
+                ops.append(("write", var))
+            elif kind < 0.85:
+                ops.append(("locked", rng.choice(("L1", "L2")), var))
+            else:
+                ops.append(("signal",))
+        threads.append(ops)
+    handler: Program = [rng.choice((("read", "x"), ("write", "y"), ("locked", "L1", "x")))]
+    threads.append(handler)
+    threads.append([("pes", rng.choice((cpus, cpus, max(2, cpus - 1))))])
+    return threads
+
+
+def build_program(program: list[Program]) -> Scenario:
+    *threads, handler_ops, layout = program
+    pes = layout[0][1] if layout and layout[0][0] == "pes" else len(threads)
+
+    def build(options: Options) -> Machine:
+        machine = Machine(MachineConfig(Platform.reference(pes)))
+        machine.shared.update({"x": 0, "y": 0})
+        locks = {n: machine.lock(n) for n in ("L1", "L2")}
+
+        def run_ops(pe: PE, ops: Program, tag: int) -> Code:
+            reg = 0
+            for op in ops:
+                if op[0] == "read":
+                    yield Access(op[1], write=False)
+                    reg = reg * 3 + machine.shared[op[1]]
+                elif op[0] == "write":
+                    yield Access(op[1], write=True)
+                    machine.shared[op[1]] = (reg * 5 + tag) % 97
+                elif op[0] == "locked":
+                    yield Acquire(locks[op[1]])
+                    yield Access(op[2], write=True)
+                    machine.shared[op[2]] = (machine.shared[op[2]] * 7 + tag) % 97
+                    yield Release(locks[op[1]])
+                elif op[0] == "signal":
+                    yield Smc(Function.EVENT_SIGNAL, EVENT_SIGNALED, machine.pes[0].mpidr)
+            machine.shared[f"r{tag}"] = reg
+
+        def handler(pe: PE) -> Code:
+            yield from run_ops(pe, handler_ops, 9)
+            yield Smc(Function.EVENT_COMPLETE, 0)
+
+        image = Image("kernel")
+        image.add("handler", 0x100, handler)
+        machine.load(image, 0x8000_0000)
+        entry = machine.code.address_of("kernel", "handler")
+        machine.firmware_call(0, Function.EVENT_REGISTER, EVENT_SIGNALED, entry, 0, 0, 0)
+        machine.firmware_call(0, Function.EVENT_ENABLE, EVENT_SIGNALED)
+        machine.firmware_call(0, Function.PE_UNMASK)
+        for cpu, ops in enumerate(threads):
+            machine.spawn(cpu % pes, run_ops, ops, cpu + 1, name=f"t{cpu}")
+        machine.end_setup()
+        return machine
+
+    return Scenario("random-program", "a random program", build, max_steps=500)

@@ -1,0 +1,96 @@
+"""`sdei scenarios`, `sdei explore` and `sdei replay`: output and exit codes 0/1/2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from sdei.cli import app
+
+from .toys import ABBA, LOST_UPDATE, ORDERED
+
+runner = CliRunner()
+
+
+def test_scenarios_lists_builtins() -> None:
+    result = runner.invoke(app, ["scenarios"])
+    assert result.exit_code == 0, result.output
+    assert "scenario" in result.output
+
+
+def test_explore_finds_and_writes(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["explore", ABBA, "--jobs", "1", "--out", str(out), "--seed", "4", "--budget", "10"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "VIOLATION" in result.output and "deadlock" in result.output
+    assert "strategy auto" in result.output and "seed 4" in result.output
+    assert "PE0" in result.output
+    replays = list(out.glob("*.replay.json"))
+    assert len(replays) == 1 and list(out.glob("*.pftrace"))
+    again = runner.invoke(app, ["replay", str(replays[0])])
+    assert again.exit_code == 1, again.output
+    assert "reproduced" in again.output
+    data = json.loads(replays[0].read_text())
+    data["choices"][0] = 7
+    replays[0].write_text(json.dumps(data))
+    tampered = runner.invoke(app, ["replay", str(replays[0])])
+    assert tampered.exit_code == 2
+    assert "diverged at choice 0" in tampered.output
+
+
+def test_explore_complete_exits_zero() -> None:
+    result = runner.invoke(app, ["explore", ORDERED, "--strategy", "dfs", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "complete: no violation in 3 executions" in result.output
+
+
+def test_explore_incomplete_exits_zero_and_says_so() -> None:
+    result = runner.invoke(
+        app, ["explore", ORDERED, "--strategy", "random", "--executions", "5", "--jobs", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "incomplete: budget reached after 5 executions" in result.output
+
+
+def test_bad_input_exits_two_with_one_line(tmp_path: Path) -> None:
+    cases = [
+        ["explore", "no-such-scenario"],
+        ["explore", LOST_UPDATE, "--era", "v1.0"],
+        ["explore", LOST_UPDATE, "--strategy", "bfs"],
+        ["explore", LOST_UPDATE, "--profile", "uefi"],
+        ["explore", str(tmp_path / "missing.py") + "::x"],
+        ["replay", str(tmp_path / "missing.json")],
+    ]
+    for args in cases:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.output.startswith("error: "), result.output
+        assert "Traceback" not in result.output
+    broken = tmp_path / "broken.py"
+    broken.write_text("x = (\n")
+    result = runner.invoke(app, ["explore", f"{broken}::x"])
+    assert result.exit_code == 2 and "broken.py:1: syntax error" in result.output
+
+
+def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("import sys; from sdei.cli import main; sys.argv = ['sdei'] + sys.argv[1:]; "
+              "main()")
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, "explore", ORDERED, "--strategy", "random",
+         "--budget", "60", "--jobs", "1", "--out", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(2.5)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0, output
+    assert "incomplete: interrupted after" in output
+    assert "Traceback" not in output
