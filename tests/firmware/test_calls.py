@@ -1182,16 +1182,9 @@ def test_system_reset(rig: Rig) -> None:
     assert rig.bind(SPIS[0]) >= 0
 
 
-# The bound PPI of a private event stays claimed for EL3 after CPU_ON wipes the registration.
-POWER_ON_LEAK = (
-    "dispatcher bug: power_on() wipes private registrations but never gives a bound PPI back "
-    "to the client (FirmwareInterrupts still lists (intid, pe) as secure), so REGISTER on that "
-    "PE is DENIED and, after RELEASE, INTERRUPT_BIND of the same PPI is refused as secure - "
-    "even after system_reset()"
-)
+# CPU_ON resets the PE: a bound PPI registered there goes back to the client.
 
 
-@pytest.mark.xfail(strict=True, reason=POWER_ON_LEAK)
 @pytest.mark.parametrize("profile", PROFILES)
 def test_power_on_gives_a_bound_private_interrupt_back(profile: Profile) -> None:
     rig = make_rig(profile)
@@ -1200,10 +1193,9 @@ def test_power_on_gives_a_bound_private_interrupt_back(profile: Profile) -> None
     rig.d.power_off(0)
     rig.d.power_on(0)
     assert rig.status(event, 0) == UNREGISTERED
-    assert rig.register(event, pe=0) == SUCCESS  # actual: DENIED
+    assert rig.register(event, pe=0) == SUCCESS
 
 
-@pytest.mark.xfail(strict=True, reason=POWER_ON_LEAK)
 @pytest.mark.parametrize("profile", PROFILES)
 def test_rebind_after_power_on_and_release(profile: Profile) -> None:
     rig = make_rig(profile)
@@ -1213,7 +1205,7 @@ def test_rebind_after_power_on_and_release(profile: Profile) -> None:
     rig.d.power_on(0)
     assert rig.release(event) == SUCCESS
     rig.d.system_reset()
-    assert rig.bind(PPIS[0]) >= 0  # actual: -2 (spec) / -3 (tfa)
+    assert rig.bind(PPIS[0]) >= 0
 
 
 # ================================================================ platform validation

@@ -12,8 +12,7 @@ IMPLEMENTATION DEFINED, the oracle follows the choice the dispatcher documents:
 * firmware-raised (explicit) events pend in `spec`; in `tfa` they are taken only if they can
   start at once (§5.1 "Explicit dispatch").
 
-One known dispatcher deviation is mirrored so the machine can keep exploring; it is reported
-and pinned by strict xfail tests in test_calls.py (see MIRROR_POWER_ON_CLAIM_LEAK).
+CPU_ON gives a bound PPI registered on that PE back to the client (its GIC state resets).
 """
 
 from __future__ import annotations
@@ -37,10 +36,6 @@ M64 = (1 << 64) - 1
 PES = 2
 MAX_EXAMPLES = 150
 STEPS = 80
-
-# power_on() leaves a bound PPI claimed by EL3 (see test_calls.POWER_ON_LEAK). The spec-correct
-# behaviour is to give it back; the oracle mirrors the dispatcher so exploration can go on.
-MIRROR_POWER_ON_CLAIM_LEAK = True
 
 # Function ids (§2 quick table), literal.
 VERSION = 0xC4000020
@@ -518,7 +513,7 @@ class Oracle:
         for ev in self.events.values():
             if not ev.shared:
                 c = ev.copies[pe]
-                if not MIRROR_POWER_ON_CLAIM_LEAK and ev.bound is not None and c.reg:
+                if ev.bound is not None and c.reg:
                     self.claimed.discard(self.key(ev.bound, pe))
                 ev.copies[pe] = Copy()
         if not self.tfa:

@@ -114,11 +114,6 @@ def test_replay_prefix_then_fallback_chooser_completes() -> None:
     assert recorder.records == records
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: ReplayChooser never checks that the whole list was used, so a choice list with "
-    "extra (corrupted) entries replays 'successfully' and reports no Divergence",
-)
 def test_replay_with_leftover_choices_diverges() -> None:
     original, _ = _run(5)
     m, _ = _workload()

@@ -751,12 +751,6 @@ class _ThreadsFirst:
         return 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (tfa fidelity): raise_event in the tfa profile reports the explicit event as "
-    "dispatched but only leaves it pending; if the PE masks before the engine delivers it, it "
-    "is delivered after a later PE_UNMASK - TF-A's sdei_dispatch_event has no pending state",
-)
 def test_tfa_explicit_event_is_not_left_pending() -> None:
     m = make_machine(1, profile="tfa")
     k = Kernel(m).load()

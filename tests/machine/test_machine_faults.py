@@ -347,12 +347,6 @@ def test_engine_catches_a_completion_that_does_not_restore_the_context() -> None
 # ------------------------------------------------------------------------ invariant false alarms
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: FirmwarePromises drops its shadow registrations on PRIVATE_RESET/SHARED_RESET "
-    "whatever the result, so a reset that did nothing (NOT_SUPPORTED through the wrong "
-    "conduit) makes a correct delivery look like a firmware-promise violation",
-)
 @pytest.mark.parametrize("reset", [F.PRIVATE_RESET, F.SHARED_RESET], ids=["private", "shared"])
 def test_failed_reset_does_not_confuse_the_invariant(reset: int) -> None:
     m = make_machine(1, conduit="hvc")
@@ -375,12 +369,6 @@ def test_failed_reset_does_not_confuse_the_invariant(reset: int) -> None:
     run_ok(m)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an injected fault's status reaches the observers as if firmware had answered, "
-    "so FirmwarePromises believes an injected PENDING unregistered the event and flags the "
-    "firmware's (correct) later delivery as a firmware-promise violation",
-)
 def test_injected_fault_does_not_confuse_the_invariant() -> None:
     m = make_machine(1, faults=[FirmwareFault(F.EVENT_UNREGISTER, -5, always=True)])
     k = Kernel(m).load()
@@ -397,13 +385,6 @@ def test_injected_fault_does_not_confuse_the_invariant() -> None:
     run_ok(m)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: after Jump(reset_system=True) from inside a handler (a reboot or hibernate "
-    "restore from an SDEI handler) FirmwarePromises' 'system-reset' note clears registrations "
-    "but not its running-handler (or mask) shadow, so the new kernel's first, correct delivery "
-    "is flagged as 'normal event delivered inside a running handler'",
-)
 def test_cold_boot_from_a_handler_does_not_confuse_the_invariant() -> None:
     m = make_machine(1)
     k = Kernel(m)
@@ -441,11 +422,6 @@ class _IgnoresRouting(Dispatcher):
                 ev.flags[0] = flags
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: FirmwarePromises does not check RM_PE routing, so a dispatcher that delivers "
-    "an RM_PE shared event to another PE passes the built-in invariants",
-)
 def test_invariant_catches_an_rm_pe_event_on_the_wrong_pe() -> None:
     m = make_machine(2, dispatcher=_IgnoresRouting)
     k = Kernel(m).load()
@@ -459,5 +435,6 @@ def test_invariant_catches_an_rm_pe_event_on_the_wrong_pe() -> None:
 
     m.spawn(0, thread)
     result = m.run()
-    assert [e.pe for e in log.entries] == [0]  # the broken dispatcher did misroute it
-    _violation(result, "firmware-promise")
+    assert log.entries == []  # stopped at the delivery, before the handler ran
+    assert "RM_PE" in _violation(result, "firmware-promise")
+    assert result.violation is not None and result.violation.pe == 0

@@ -182,12 +182,6 @@ def test_bind_refuses_sgis_static_and_secure_interrupts() -> None:
     assert not m.gic.is_nonsecure(200, 0) and not m.gic.is_nonsecure(29, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: SendIpi raises SGI 1 (IPI_SGI) but that line starts disabled on every PE and "
-    "nothing enables it (not at boot, not at CPU_ON), so the callback never runs unless a test "
-    "calls machine.gic.enable(IPI_SGI, pe) by hand",
-)
 def test_send_ipi_runs_the_callback_on_the_target() -> None:
     m = make_machine(2)
     ran: list[int] = []

@@ -306,12 +306,6 @@ def test_cpu_off_inside_handler(profile: str) -> None:
         assert [e.pe for e in log.entries] == [1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a parked PE (Park: DAIF set, SDEI left unmasked) still accepts SDEI deliveries "
-    "but its stack never steps, so the handler never runs and the run ends in a misleading "
-    "'deadlock' (SDEI is NMI-like: DAIF does not stop it, DEN0054C 5.2.1)",
-)
 def test_event_delivered_to_a_parked_pe_runs_its_handler() -> None:
     m = make_machine(2)
     k = Kernel(m).load()

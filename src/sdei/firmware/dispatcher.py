@@ -194,7 +194,11 @@ class Dispatcher:
 
     def _reset_state(self) -> None:
         n = self._pes
-        self.generation = getattr(self, "generation", 0) + 1  # bumped by anything that may change state
+        # What may have changed, for callers that cache `deliverable`: a counter per PE (its
+        # private events, mask and dispatch stack) and one for shared events.
+        self.shared_generation = getattr(self, "shared_generation", 0) + 1
+        old = getattr(self, "pe_generation", [0] * n)
+        self.pe_generation = [g + 1 for g in old]
         self._events = {d.number: _Event(d, n) for d in self.platform.events}
         self._event_list = sorted(self._events.values(), key=lambda e: e.number)
         self._private_events = [e for e in self._event_list if e.private]
@@ -232,7 +236,7 @@ class Dispatcher:
         handler = self._calls.get(function & MASK32)
         if handler is None:
             return NOT_SUPPORTED
-        self.generation += 1
+        self.pe_generation[pe] += 1
         return handler(pe, *args[:5])
 
     def pop_exit(self, pe: int) -> Exit | None:
@@ -249,8 +253,15 @@ class Dispatcher:
             return False
         return any(lo <= address < hi for lo, hi in self._ns_ranges)
 
+    def _touch(self, ev: _Event, i: int) -> None:
+        if ev.private:
+            self.pe_generation[i] += 1
+        else:
+            self.shared_generation += 1
+
     def _set_pending(self, ev: _Event, i: int, value: bool) -> None:
         if ev.pending[i] != value:
+            self._touch(ev, i)
             ev.pending[i] = value
             self._pending_count += 1 if value else -1
             count = self._pending_events.get(ev, 0) + (1 if value else -1)
@@ -305,6 +316,7 @@ class Dispatcher:
         ev.ep[i], ev.arg[i], ev.flags[i] = ep, arg & MASK64, flags
         ev.affinity[i] = affinity if (rm_pe or ev.private) else 0
         ev.state[i] = _T_REGISTER[0]
+        self._touch(ev, i)
         return 0
 
     def _enable(self, pe: int, event: int = 0, *_: int) -> int:
@@ -317,6 +329,7 @@ class Dispatcher:
         if target < 0:
             return 0 if target == SAME else DENIED
         ev.state[i] = target
+        self._touch(ev, i)
         if ev.intid is not None and ev.number:
             self._port.set_enabled(ev.intid, pe, True)
         return 0
@@ -330,6 +343,7 @@ class Dispatcher:
         if target < 0:
             return 0 if target == SAME else DENIED
         ev.state[i] = target
+        self._touch(ev, i)
         if ev.intid is not None and ev.number:
             self._port.set_enabled(ev.intid, pe, False)
         return 0
@@ -360,6 +374,7 @@ class Dispatcher:
             return None
         stack.pop()
         ev.state[i] = target
+        self._touch(ev, i)
         if not ev.private:
             ev.runner = None
         return record
@@ -404,6 +419,7 @@ class Dispatcher:
         if target == INVALID:
             return PENDING if state & _RUNNING else DENIED
         ev.state[i] = target
+        self._touch(ev, i)
         intid = ev.intid
         if intid is not None and ev.number:
             if ev.dynamic:  # a bound interrupt goes back to the client (TF-A sdei_event_unregister)
@@ -565,7 +581,7 @@ class Dispatcher:
         they can be dispatched (DEN0054C 5.1.12.2, 5.1.3.1); those of an unregistered static
         event are dropped (IMP DEF, 5.1.2.1; TF-A EOIs them).
         """
-        self.generation += 1
+        self.pe_generation[pe] += 1
         ev = self._by_intid.get(intid)
         if ev is None:
             return False
@@ -584,7 +600,7 @@ class Dispatcher:
         them pending like any other trigger; `tfa` dispatches only if the event could start on
         `pe` right now, with no pending state (TF-A sdei_dispatch_event).
         """
-        self.generation += 1
+        self.pe_generation[pe] += 1
         ev = self._events.get(event)
         if ev is None:
             raise ValueError(f"event {event:#x} is not defined by the platform")
@@ -678,7 +694,7 @@ class Dispatcher:
             raise DispatchError(f"event {event:#x} cannot start on PE {pe} now")
         ev = self._events[event]
         i = pe if ev.private else 0
-        self.generation += 1
+        self.pe_generation[pe] += 1
         self._set_pending(ev, i, False)
         pc = ev.ep[i]
         if ev.flags[i] & 2:
@@ -692,6 +708,7 @@ class Dispatcher:
         saved = Interrupted(interrupted.pc, interrupted.pstate, x, interrupted.vbar,
                             interrupted.e2h_tge)
         ev.state[i] = _T_DISPATCH[ev.state[i]]
+        self._touch(ev, i)
         if not ev.private:
             ev.runner = pe
         self._stack[pe].append(_Record(ev, saved))
@@ -715,11 +732,14 @@ class Dispatcher:
     def power_on(self, pe: int) -> None:
         """CPU_ON / cold boot: the PE starts masked with no private registrations (6.5.1; TF-A
         sdei_cpu_on_init). TF-A leaves a stale dispatch stack; `spec` clears it."""
-        self.generation += 1
+        self.pe_generation[pe] += 1
         self._masked[pe] = True
         self._online[pe] = True
         for ev in self._private_events:
+            if ev.dynamic and ev.intid is not None and ev.state[pe] & _REGISTERED:
+                self._port.give_back(ev.intid, pe)  # the PE's GIC state is reset too
             ev.state[pe] = 0
+            self._touch(ev, pe)
             self._set_pending(ev, pe, False)
             self._clear_registration(ev, pe)
         if self._rules.power_on_resets_dispatch_stack:
@@ -728,7 +748,7 @@ class Dispatcher:
     def power_off(self, pe: int) -> list[Exit]:
         """CPU_OFF (or SYSTEM_OFF/RESET seen from this PE). In `spec`, a call made inside a
         handler completes the running handlers first (6.5.4); returns those completions."""
-        self.generation += 1
+        self.pe_generation[pe] += 1
         completed: list[Exit] = []
         if self._rules.power_off_completes_handlers:
             while self._stack[pe]:
@@ -743,7 +763,7 @@ class Dispatcher:
 
     def resume_from_powerdown(self, pe: int) -> None:
         """Wake from a power-down CPU_SUSPEND: registrations kept, PE masked (6.5.2.2)."""
-        self.generation += 1
+        self.pe_generation[pe] += 1
         self._masked[pe] = True
 
     def system_reset(self) -> None:

@@ -55,6 +55,13 @@ class Divergence(Exception):
         self.position = position
         self.kind = kind
 
+    @classmethod
+    def leftover(cls, position: int, remaining: int) -> Divergence:
+        error = cls(position, "end", None, 0)
+        error.args = (f"diverged at choice {position}: the run ended with {remaining} recorded "
+                      f"choice{'s' if remaining != 1 else ''} unused",)
+        return error
+
 
 class ReplayChooser:
     """Replays recorded indices; after they run out, falls back to `then` (or diverges)."""
@@ -63,6 +70,11 @@ class ReplayChooser:
         self._choices = list(choices)
         self._position = 0
         self._then = then
+
+    @property
+    def remaining(self) -> int:
+        """Recorded choices not used yet (a replay that ends with some left has diverged)."""
+        return max(0, len(self._choices) - self._position)
 
     def choose(self, kind: str, options: Sequence[Any]) -> int:
         if self._position >= len(self._choices):

@@ -33,6 +33,8 @@ class FirmwarePromises(Observer):
         self._running: list[list[tuple[int, bool, tuple[int, ...]]]] = [
             [] for _ in range(platform.pes)
         ]
+        self._routing: dict[int, int | None] = {}  # shared event -> RM_PE affinity, or None
+        self._shared_running: dict[int, int] = {}  # shared event -> the PE running it
         machine.observe(self)
 
     def _key(self, event: int, pe: int) -> tuple[int, int]:
@@ -43,7 +45,9 @@ class FirmwarePromises(Observer):
 
     def firmware_call(self, step: int, pe: int, conduit: str, function: int,
                       args: tuple[int, ...], result: int) -> None:
-        a = (*args, 0)
+        if self.machine.last_injected:
+            return  # an injected fault: firmware never saw the call
+        a = (*args, 0, 0, 0, 0, 0)
         event = a[0] & 0xFFFF_FFFF
         key = self._key(event, pe)
         if function == Function.PE_MASK and result >= 0:
@@ -52,16 +56,20 @@ class FirmwarePromises(Observer):
             self._masked[pe] = False
         elif function == Function.EVENT_REGISTER and result == 0:
             self._flags[key] = _REG
+            if event in self._shared:
+                self._routing[event] = a[4] if a[3] & 1 else None
+        elif function == Function.EVENT_ROUTING_SET and result == 0:
+            self._routing[event] = a[2] if a[1] & 1 else None
         elif function == Function.EVENT_ENABLE and result == 0:
             self._flags[key] = self._flags.get(key, 0) | _ENA
         elif function == Function.EVENT_DISABLE and result == 0:
             self._flags[key] = self._flags.get(key, 0) & ~_ENA
         elif function == Function.EVENT_UNREGISTER and result in (0, -5):
             self._flags.pop(key, None)
-        elif function == Function.PRIVATE_RESET:
+        elif function == Function.PRIVATE_RESET and result in (0, -3):
             for number in self._private:
                 self._flags.pop((number, pe), None)
-        elif function == Function.SHARED_RESET:
+        elif function == Function.SHARED_RESET and result in (0, -3):
             for number in self._shared:
                 self._flags.pop((number, -1), None)
         elif function == Function.EVENT_CONTEXT and self._running[pe]:
@@ -80,6 +88,16 @@ class FirmwarePromises(Observer):
         if flags != _REG | _ENA:
             state = "enabled" if flags & _ENA else ("registered" if flags else "unregistered")
             self._fail(pe, f"event {event:#x} delivered while {state}, not enabled")
+        if event in self._shared:
+            target = self._routing.get(event)
+            mpidr = self.machine.pes[pe].mpidr
+            if target is not None and target != mpidr:
+                self._fail(pe, f"RM_PE event {event:#x} routed to {target:#x} delivered to "
+                           f"MPIDR {mpidr:#x}")
+            other = self._shared_running.get(event)
+            if other is not None:
+                self._fail(pe, f"shared event {event:#x} delivered while it runs on PE{other}")
+            self._shared_running[event] = pe
         running = self._running[pe]
         if entry.critical and any(critical for _, critical, _ in running):
             self._fail(pe, f"critical event {event:#x} nested in a critical handler")
@@ -92,6 +110,8 @@ class FirmwarePromises(Observer):
         running = self._running[pe]
         if running and running[-1][0] == exit.event:
             running.pop()
+        if self._shared_running.get(exit.event) == pe:
+            del self._shared_running[exit.event]
 
     def power(self, step: int, pe: int, old: str, new: str) -> None:
         if new == "on" and old in ("off", "power-down"):
@@ -104,8 +124,13 @@ class FirmwarePromises(Observer):
             self._running[pe].clear()
 
     def note(self, step: int, pe: int, text: str, data: dict[str, Any]) -> None:
-        if text == "system-reset":
+        if text == "system-reset":  # a cold boot: firmware back to its boot state
             self._flags.clear()
+            self._routing.clear()
+            self._shared_running.clear()
+            self._masked = [True] * len(self._masked)
+            for running in self._running:
+                running.clear()
 
 
 def install_builtin(machine: Machine) -> FirmwarePromises:

@@ -14,7 +14,13 @@ from typing import Any, Literal
 
 from sdei.abi import FUNCTION_BASE, MASK32, PSTATE_DAIF, Function, mode_for, to_signed64
 from sdei.firmware import Dispatcher, Entry, Exit, Interrupted, Platform
-from sdei.machine.chooser import Chooser, DefaultChooser, RandomChooser, ReplayChooser
+from sdei.machine.chooser import (
+    Chooser,
+    DefaultChooser,
+    Divergence,
+    RandomChooser,
+    ReplayChooser,
+)
 from sdei.machine.codemap import CodeFault, CodeMap, Image, Loaded
 from sdei.machine.contexts import Code, Context, Kind
 from sdei.machine.errors import ClientFault, Violation
@@ -136,6 +142,8 @@ class Machine:
         self.firmware = Dispatcher(platform, self.gic)
         self.code = CodeMap()
         self.pes = [PE(self, i, m, platform.client_el) for i, m in enumerate(platform.mpidrs)]
+        for pe in self.pes:
+            self.gic.enable(IPI_SGI, pe.index)  # SGIs are usable from reset
         self.locks: dict[str, Lock] = {}
         self.irq_handlers: dict[int, Callable[..., Code]] = {}
         self.observers: list[Observer] = []
@@ -152,7 +160,13 @@ class Machine:
         self.halted: str | None = None
         self.setup_steps = 0
         self.running: Context | None = None  # the context whose step is being performed
-        self._deliverable_cache: list[tuple[int, tuple[int, ...]]] = [(-1, ())] * platform.pes
+        self._deliverable_cache: list[tuple[int, int, tuple[int, ...]]] = [
+            (-1, -1, ())] * platform.pes
+        # Explicit events dispatch at once where the profile has no pending state for them.
+        self._synchronous_events = frozenset(
+            e.number for e in platform.events if e.interrupt is None and e.number != 0
+        ) if not self.firmware._rules.explicit_events_pend else frozenset()
+        self.last_injected = False  # the current firmware_call hook reports an injected fault
         self.registered_symbols: dict[int, str] = {}  # entry address -> symbol at REGISTER
         self.shared: dict[str, Any] = {}  # state client code shares between CPUs
         if config.builtin_invariants:
@@ -250,10 +264,12 @@ class Machine:
         try:
             while self.step_count < limit:
                 if self.halted is not None:
+                    self._check_replay_used()
                     return self._result("halted")
                 options = self._options()
                 if not options:
                     self._at_quiescence()
+                    self._check_replay_used()
                     return self._result("quiescent")
                 if len(options) == 1:
                     option = options[0]
@@ -266,6 +282,11 @@ class Machine:
             return self._result("step-limit")
         except _Stop as stop:
             return self._result("violation", stop.violation)
+
+    def _check_replay_used(self) -> None:
+        chooser = self.chooser
+        if isinstance(chooser, ReplayChooser) and chooser.remaining:
+            raise Divergence.leftover(len(self.choices), chooser.remaining)
 
     def _result(self, status: Any, violation: Violation | None = None) -> RunResult:
         return RunResult(status, self.step_count, tuple(self.choices), violation, self.halted,
@@ -308,7 +329,8 @@ class Machine:
         options: list[Option] = []
         firmware = self.firmware
         gic = self.gic
-        generation = firmware.generation
+        shared_generation = firmware.shared_generation
+        pe_generation = firmware.pe_generation
         cache = self._deliverable_cache
         for pe in self.pes:
             i = pe.index
@@ -321,11 +343,14 @@ class Machine:
                     options.append(("wake", i, 0))
                 continue
             cached = cache[i]
-            if cached[0] != generation:
-                cached = cache[i] = (generation, firmware.deliverable(i))
-            for event in cached[1]:
+            if cached[0] != shared_generation or cached[1] != pe_generation[i]:
+                cached = cache[i] = (shared_generation, pe_generation[i],
+                                     firmware.deliverable(i))
+            for event in cached[2]:
                 options.append(("sdei", i, event))
-            if pe.parked:
+            if pe.parked:  # nothing but an NMI-like SDEI handler runs on a parked PE
+                if pe.stack and self._enabled(pe.stack[-1]):
+                    options.append(("run", i, pe.stack[-1].ident))
                 continue
             if gic.pending_count and not pe.irqs_masked and not firmware.handler_running(i):
                 irqs = gic.deliverable(i, pe.mpidr)
@@ -488,7 +513,10 @@ class Machine:
             return self.assert_interrupt(op.intid, op.pe)
         if kind is RaiseEvent:
             assert isinstance(op, RaiseEvent)
-            return self.firmware.raise_event(op.event, op.pe)
+            taken = self.firmware.raise_event(op.event, op.pe)
+            if taken and op.event in self._synchronous_events:
+                self._deliver(self.pes[op.pe], op.event)  # TF-A sdei_dispatch_event
+            return taken
         if kind is Spawn:
             assert isinstance(op, Spawn)
             return self.spawn(op.pe, op.code, *op.args, name=op.name)
@@ -546,9 +574,11 @@ class Machine:
         return result
 
     def _sdei(self, pe: PE, ctx: Context | None, fid: int, args: tuple[int, ...]) -> Any:
+        self.last_injected = False
         if self.faults:
             injected = self._injected_fault(fid, args)
             if injected is not None:
+                self.last_injected = True
                 return injected
         result = self.firmware.call(pe.index, fid, *args, el=pe.el)
         if result == 0 and fid in _COMPLETIONS:
@@ -620,6 +650,9 @@ class Machine:
             return PsciStatus.INVALID_ADDRESS
         self._set_power(pe, Power.ON)
         self.firmware.power_on(target)
+        pe.parked = False
+        pe.elr = [0, 0, 0, 0]
+        pe.spsr = [0, 0, 0, 0]
         pe.x = [0] * 31
         pe.x[0] = context_id
         pe.pstate = mode_for(self.client_el) | PSTATE_DAIF
