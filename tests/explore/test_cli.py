@@ -82,12 +82,27 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
     import sys
     import time
 
-    script = ("import sys; from sdei.cli import main; sys.argv = ['sdei'] + sys.argv[1:]; "
-              "main()")
+    script = "import sys; from sdei.cli import main; sys.argv = ['sdei'] + sys.argv[1:]; main()"
     process = subprocess.Popen(
-        [sys.executable, "-c", script, "explore", ORDERED, "--strategy", "random",
-         "--budget", "60", "--jobs", "1", "--out", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-c",
+            script,
+            "explore",
+            ORDERED,
+            "--strategy",
+            "random",
+            "--budget",
+            "60",
+            "--jobs",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     time.sleep(2.5)
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=20)

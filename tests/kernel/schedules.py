@@ -43,15 +43,15 @@ class Schedule:
                 return i
             if what == "sdei" and (phase is None or phase.deliver):
                 return i
-        runs = [(i, self.machine.context(o[2]).name) for i, o in enumerate(options)
-                if o[0] == "run"]
+        runs = [
+            (i, self.machine.context(o[2]).name) for i, o in enumerate(options) if o[0] == "run"
+        ]
         if phase is not None:
             for i, name in runs:
                 if name.startswith(phase.prefer):
                     return i
             # Hold back what later phases are waiting to start.
-            later = tuple(p for ph in self.phases[1:] for p in ph.prefer
-                          if p not in phase.prefer)
+            later = tuple(p for ph in self.phases[1:] for p in ph.prefer if p not in phase.prefer)
             for i, name in runs:
                 if not later or not name.startswith(later):
                     return i

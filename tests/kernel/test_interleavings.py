@@ -46,19 +46,21 @@ def r2_schedule(machine: Machine) -> list[Phase]:
     # The probe runs until it has sent its unmask IPIs (v4 RFC) or waits for the hotplug
     # callbacks it installs (v4.16+); then CPU2 comes online; then everything else.
     def probe_at_window(m: Machine) -> bool:
-        return (context_waits(m, "sdei probe", "unmask (probe)")
-                or context_waits(m, "sdei probe", "SDEI up")
-                or not any(c.name.startswith("sdei probe") for c in m.contexts()))
+        return (
+            context_waits(m, "sdei probe", "unmask (probe)")
+            or context_waits(m, "sdei probe", "SDEI up")
+            or not any(c.name.startswith("sdei probe") for c in m.contexts())
+        )
 
     return [
         Phase(("sdei probe", "irq", "cpuhp"), probe_at_window, note="probe at the window"),
-        Phase(("online CPU2", "secondary_entry", "cpuhp"), cpu2_online_or_stuck,
-              note="CPU2 online"),
+        Phase(
+            ("online CPU2", "secondary_entry", "cpuhp"), cpu2_online_or_stuck, note="CPU2 online"
+        ),
     ]
 
 
-@pytest.mark.parametrize(("era", "broken"), [("v4-rfc", True), ("v4.16", False),
-                                             ("latest", False)])
+@pytest.mark.parametrize(("era", "broken"), [("v4-rfc", True), ("v4.16", False), ("latest", False)])
 def test_r2_probe_races_hotplug(era: str, broken: bool) -> None:
     machine = probe_hotplug.SCENARIO.build(Options(era=era))
     result = run(machine, r2_schedule(machine))
@@ -79,19 +81,22 @@ def r1_schedule(machine: Machine) -> list[Phase]:
         return bool(linux.notes.get("phase") == "thaw" and blocked(m, "hibernate"))
 
     return [
-        Phase(("hibernate", "cpuhp", "migration", "secondary_entry"), thaw_waits,
-              note="thaw waits"),
+        Phase(
+            ("hibernate", "cpuhp", "migration", "secondary_entry"), thaw_waits, note="thaw waits"
+        ),
         Phase(("online CPU2", "secondary_entry"), cpu2_online_or_stuck, note="CPU2 online"),
     ]
 
 
 def cpu2_online_or_stuck(machine: Machine) -> bool:
     return 2 in machine.shared["linux"].k.online or (
-        blocked(machine, "online CPU2") and blocked(machine, "secondary_entry"))
+        blocked(machine, "online CPU2") and blocked(machine, "secondary_entry")
+    )
 
 
-@pytest.mark.parametrize(("era", "broken"), [("v4-rfc", True), ("v4.16", False),
-                                             ("v5.7", False), ("latest", False)])
+@pytest.mark.parametrize(
+    ("era", "broken"), [("v4-rfc", True), ("v4.16", False), ("v5.7", False), ("latest", False)]
+)
 def test_r1_hibernate_races_hotplug(era: str, broken: bool) -> None:
     machine = hibernate_hotplug.SCENARIO.build(Options(era=era))
     result = run(machine, r1_schedule(machine))
@@ -107,15 +112,18 @@ def b7_schedule(machine: Machine) -> list[Phase]:
     # REGISTER fails on CPU1 (injected); the caller starts its clean-up cross-call; CPU2 comes
     # online meanwhile; then the caller clears the flag and frees the event.
     return [
-        Phase(("register", "irq"), lambda m: context_waits(m, "register", "unregister on CPUs")
-              or blocked(m, "register"), note="clean-up cross-call sent"),
-        Phase(("online CPU2", "secondary_entry", "cpuhp"), cpu2_online_or_stuck,
-              note="CPU2 online"),
+        Phase(
+            ("register", "irq"),
+            lambda m: context_waits(m, "register", "unregister on CPUs") or blocked(m, "register"),
+            note="clean-up cross-call sent",
+        ),
+        Phase(
+            ("online CPU2", "secondary_entry", "cpuhp"), cpu2_online_or_stuck, note="CPU2 online"
+        ),
     ]
 
 
-@pytest.mark.parametrize(("era", "broken"), [("v4.16", True), ("v5.7", False),
-                                             ("latest", False)])
+@pytest.mark.parametrize(("era", "broken"), [("v4.16", True), ("v5.7", False), ("latest", False)])
 def test_b7_register_races_hotplug(era: str, broken: bool) -> None:
     machine = register_hotplug.SCENARIO.build(Options(era=era))
     result = run(machine, b7_schedule(machine), fault_pe=1)
@@ -135,17 +143,22 @@ def b8_schedule(machine: Machine) -> list[Phase]:
         Phase(("vcpu run",), lambda m: pe0.guest_loaded, deliver=False, note="guest runs"),
         Phase(("signal CPU0",), lambda m: bool(firmware.running(0)), note="normal event in"),
         # The normal handler runs until its NMI entry has set TGE (HCR saved)...
-        Phase(("__sdei_asm_handler(0x0)",),
-              lambda m: pe0.hcr_tge and len(firmware.running(0)) == 1, deliver=False,
-              note="TGE set by the normal entry"),
+        Phase(
+            ("__sdei_asm_handler(0x0)",),
+            lambda m: pe0.hcr_tge and len(firmware.running(0)) == 1,
+            deliver=False,
+            note="TGE set by the normal entry",
+        ),
         # ...and then the critical event arrives.
-        Phase(("firmware critical error",), lambda m: len(firmware.running(0)) == 2,
-              note="critical event nests"),
+        Phase(
+            ("firmware critical error",),
+            lambda m: len(firmware.running(0)) == 2,
+            note="critical event nests",
+        ),
     ]
 
 
-@pytest.mark.parametrize(("era", "broken"), [("v5.7", True), ("v5.8", False),
-                                             ("latest", False)])
+@pytest.mark.parametrize(("era", "broken"), [("v5.7", True), ("v5.8", False), ("latest", False)])
 def test_b8_nested_nmi_clobbers_hcr(era: str, broken: bool) -> None:
     machine = nested_nmi.SCENARIO.build(Options(era=era))
     result = run(machine, b8_schedule(machine))
@@ -157,8 +170,7 @@ def test_b8_nested_nmi_clobbers_hcr(era: str, broken: bool) -> None:
         assert not machine.pes[0].hcr_tge or not machine.pes[0].guest_loaded
 
 
-@pytest.mark.parametrize(("era", "broken"), [("v5.7", True), ("v6.4", False),
-                                             ("latest", False)])
+@pytest.mark.parametrize(("era", "broken"), [("v5.7", True), ("v6.4", False), ("latest", False)])
 def test_b11_rt_sleeping_lock_in_starting_callback(era: str, broken: bool) -> None:
     machine = rt_hotplug.SCENARIO.build(Options(era=era))
     result = run(machine, r2_schedule(machine))

@@ -80,11 +80,21 @@ def test_idle_masks_around_power_down() -> None:
     seen: list[str] = []
 
     class Log(Observer):
-        def firmware_call(self, step: int, pe: int, conduit: str, function: int,
-                          args: tuple[int, ...], result: int) -> None:
+        def firmware_call(
+            self,
+            step: int,
+            pe: int,
+            conduit: str,
+            function: int,
+            args: tuple[int, ...],
+            result: int,
+        ) -> None:
             if pe == 1:
-                names = {Function.PE_MASK: "mask", Function.PE_UNMASK: "unmask",
-                         0xC4000001: "suspend"}
+                names = {
+                    Function.PE_MASK: "mask",
+                    Function.PE_UNMASK: "unmask",
+                    0xC4000001: "suspend",
+                }
                 if function in names:
                     seen.append(names[function])
 
@@ -124,7 +134,7 @@ def test_suspend_resume() -> None:
 
 
 def test_hibernate_freeze_thaw_rebuilds_firmware_state() -> None:
-    b, counter = booted()
+    b, _ = booted()
     m = b.machine
     run_on(b, 0, lambda linux, pe: linux.hibernate(pe))
     for cpu in range(3):

@@ -290,7 +290,9 @@ _NS, _IP, _DE, _PE, _OR = (
 )
 
 CALLS: tuple[CallInfo, ...] = (
-    CallInfo(Function.VERSION, (), "version word: [62:48] major, [47:32] minor, [31:0] vendor", (_NS,)),
+    CallInfo(
+        Function.VERSION, (), "version word: [62:48] major, [47:32] minor, [31:0] vendor", (_NS,)
+    ),
     CallInfo(
         Function.EVENT_REGISTER,
         ("event", "entry_point", "ep_argument", "flags", "affinity"),

@@ -17,15 +17,19 @@ from sdei.scenarios.board import boot_board
 
 
 def discovery_table(d: Discovery) -> Table:
-    table = Table(title=f"Discovered from {d.path} ({'device tree' if d.source == 'dt' else 'ACPI'})",
-                  title_justify="left", show_header=False)
+    table = Table(
+        title=f"Discovered from {d.path} ({'device tree' if d.source == 'dt' else 'ACPI'})",
+        title_justify="left",
+        show_header=False,
+    )
     table.add_column("what", style="bold")
     table.add_column("value")
     table.add_row("SDEI", f"present, conduit {d.conduit}" if d.sdei_present else "absent")
     table.add_row("PSCI conduit", str(d.psci_conduit))
     table.add_row("GIC", f"v{d.gic_version}" if d.gic_version else "not described")
-    table.add_row("CPUs", ", ".join(f"{c.mpidr:#x}" + ("" if c.enabled else " (disabled)")
-                                    for c in d.cpus))
+    table.add_row(
+        "CPUs", ", ".join(f"{c.mpidr:#x}" + ("" if c.enabled else " (disabled)") for c in d.cpus)
+    )
     for g in d.ghes:
         note = f"SDEI event {g.event:#x}" if g.event is not None else f"notify type {g.notify_type}"
         table.add_row(f"GHES source {g.source_id}", f"GHESv{g.ghes_version}, {note}")
@@ -35,7 +39,9 @@ def discovery_table(d: Discovery) -> Table:
 def boot(
     dtb: Annotated[Path | None, typer.Argument(help="A device-tree blob (.dtb).")] = None,
     acpi: Annotated[Path | None, typer.Option("--acpi", help="A directory of ACPI tables.")] = None,
-    era: Annotated[str, typer.Option("--era", help=f"Driver era: {', '.join(ERA_NAMES)}.")] = "latest",
+    era: Annotated[
+        str, typer.Option("--era", help=f"Driver era: {', '.join(ERA_NAMES)}.")
+    ] = "latest",
 ) -> None:
     """Boot a machine from a DTB or ACPI tables and show what the SDEI driver did."""
     console = make_console()
@@ -61,12 +67,16 @@ def boot(
     for cpu, line in linux.k.printk.lines:
         console.print(f"  [dim]CPU{cpu}[/] {line}")
     state = "probed" if driver.probed else ("no SDEI" if driver.conduit is None else "not probed")
-    console.print(f"  probe: {state}; CPUs online {sorted(linux.k.online)}; masked "
-                  f"{[c for c in sorted(linux.k.online) if machine.firmware.is_masked(c)]}")
+    console.print(
+        f"  probe: {state}; CPUs online {sorted(linux.k.online)}; masked "
+        f"{[c for c in sorted(linux.k.online) if machine.firmware.is_masked(c)]}"
+    )
     for event in driver.events.values():
         status = machine.firmware.call(0, Function.EVENT_STATUS, event.number)
-        console.print(f"  event {event.number:#x} ({'shared' if event.shared else 'private'}, "
-                      f"{'critical' if event.priority else 'normal'}): EVENT_STATUS {status:#05b}")
+        console.print(
+            f"  event {event.number:#x} ({'shared' if event.shared else 'private'}, "
+            f"{'critical' if event.priority else 'normal'}): EVENT_STATUS {status:#05b}"
+        )
     if board.result.violation is not None:
         console.print(f"[red]violation:[/] {board.result.violation}")
         raise typer.Exit(1)

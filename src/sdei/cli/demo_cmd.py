@@ -43,20 +43,30 @@ def demo(
     result = run_demo(seed)
     board = result.board
     d = board.discovery
-    console.print(f"[bold]Board[/]: {d.path.rsplit('/', 1)[-1]} (device tree), "
-                  f"SDEI over {d.conduit}, CPUs "
-                  + ", ".join(f"{c.mpidr:#x}" for c in d.cpus)
-                  + f"; driver era latest; seed {seed}")
+    console.print(
+        f"[bold]Board[/]: {d.path.rsplit('/', 1)[-1]} (device tree), "
+        f"SDEI over {d.conduit}, CPUs "
+        + ", ".join(f"{c.mpidr:#x}" for c in d.cpus)
+        + f"; driver era latest; seed {seed}"
+    )
     kinds = None if full else TIMELINE_KINDS
-    console.print(timeline(result.recorder.records, len(board.machine.pes), kinds=kinds,
-                           title="Per-CPU timeline"))
+    console.print(
+        timeline(
+            result.recorder.records, len(board.machine.pes), kinds=kinds, title="Per-CPU timeline"
+        )
+    )
     console.print(summary(result))
     run = board.result
     lost = result.stats.lost
-    console.print(f"{run.steps} steps, {sum(result.stats.raised.values())} events raised, "
-                  f"{len(result.stats.handled)} handled, {lost} lost; "
-                  + ("no invariant violated." if run.violation is None
-                     else f"[red]violation: {run.violation}[/]"))
+    console.print(
+        f"{run.steps} steps, {sum(result.stats.raised.values())} events raised, "
+        f"{len(result.stats.handled)} handled, {lost} lost; "
+        + (
+            "no invariant violated."
+            if run.violation is None
+            else f"[red]violation: {run.violation}[/]"
+        )
+    )
     if not result.ok:
         raise typer.Exit(1)
 

@@ -1,6 +1,9 @@
-"""The SDEI dispatcher (EL3, or a hypervisor's virtual instance): sans-IO, never imports a machine."""
+"""The SDEI dispatcher (EL3, or a hypervisor's virtual instance).
 
-from sdei.firmware.dispatcher import DispatchError, Dispatcher, Entry, Exit, Interrupted
+Sans-IO: it never imports a machine.
+"""
+
+from sdei.firmware.dispatcher import Dispatcher, DispatchError, Entry, Exit, Interrupted
 from sdei.firmware.platform import EventDesc, MemoryRange, Platform, PlatformError
 from sdei.firmware.ports import FirmwareInterrupts, InterruptPort
 from sdei.firmware.profile import PROFILE_NAMES, Rules, rules_for

@@ -221,8 +221,9 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ the SMC face
 
-    def call(self, pe: int, function: int, *args: int, el: int | None = None,
-             secure: bool = False) -> int:
+    def call(
+        self, pe: int, function: int, *args: int, el: int | None = None, secure: bool = False
+    ) -> int:
         """One SDEI call from `pe`: x0 = function, x1.. = args; returns x0 as signed int64.
 
         Missing arguments read as zero, extra ones are ignored, and any integer is a register
@@ -248,7 +249,7 @@ class Dispatcher:
     # ------------------------------------------------------------------ helpers
 
     def _entry_ok(self, address: int) -> bool:
-        """A non-secure address the client may be entered at (TF-A plat_sdei_validate_entry_point)."""
+        """A non-secure address the client may enter at (TF-A plat_sdei_validate_entry_point)."""
         if address == 0 or (self._rules.check_alignment and address & 3):
             return False
         return any(lo <= address < hi for lo, hi in self._ns_ranges)
@@ -278,8 +279,16 @@ class Dispatcher:
     def _version_call(self, pe: int, *_: int) -> int:
         return self._version
 
-    def _register(self, pe: int, event: int = 0, ep: int = 0, arg: int = 0, flags: int = 0,
-                  affinity: int = 0, *_: int) -> int:
+    def _register(
+        self,
+        pe: int,
+        event: int = 0,
+        ep: int = 0,
+        arg: int = 0,
+        flags: int = 0,
+        affinity: int = 0,
+        *_: int,
+    ) -> int:
         ep &= MASK64
         flags &= MASK64
         affinity &= MASK64
@@ -387,8 +396,16 @@ class Dispatcher:
         status &= MASK64
         if status == CompleteStatus.EV_FAILED:  # action is platform specific (DEN0054C 5.1.6)
             self.failed_completions.append((pe, record.event.number))
-        self._exits[pe] = Exit("complete", record.event.number, interrupted.pc,
-                               interrupted.pstate, interrupted.x, None, None, status)
+        self._exits[pe] = Exit(
+            "complete",
+            record.event.number,
+            interrupted.pc,
+            interrupted.pstate,
+            interrupted.x,
+            None,
+            None,
+            status,
+        )
         return 0
 
     def _complete_and_resume(self, pe: int, resume: int = 0, *_: int) -> int:
@@ -405,8 +422,16 @@ class Dispatcher:
             pstate = self._exception_pstate(interrupted)
         else:  # TF-A: DAIF, EL_C, SP_ELx and nothing else (0x3C5 / 0x3C9)
             pstate = mode_for(self._client_el) | PSTATE_DAIF
-        self._exits[pe] = Exit("resume", record.event.number, resume, pstate, interrupted.x,
-                               interrupted.pc, interrupted.pstate, 0)
+        self._exits[pe] = Exit(
+            "resume",
+            record.event.number,
+            resume,
+            pstate,
+            interrupted.x,
+            interrupted.pc,
+            interrupted.pstate,
+            0,
+        )
         return 0
 
     def _unregister(self, pe: int, event: int = 0, *_: int) -> int:
@@ -460,8 +485,9 @@ class Dispatcher:
             return ev.affinity[0]
         return INVALID_PARAMETERS
 
-    def _routing_set(self, pe: int, event: int = 0, mode: int = 0, affinity: int = 0,
-                     *_: int) -> int:
+    def _routing_set(
+        self, pe: int, event: int = 0, mode: int = 0, affinity: int = 0, *_: int
+    ) -> int:
         mode &= MASK64
         affinity &= MASK64
         if mode & ~1:
@@ -673,8 +699,10 @@ class Dispatcher:
         mpidr = self._mpidrs[pe]
         for ev in self._pending_events:
             i = pe if ev.private else 0
-            if ev.pending[i] and ev.state[i] & _ENABLED_IDLE == _ENABLED_IDLE and (
-                ev.private or not ev.flags[0] & 1 or ev.affinity[0] == mpidr
+            if (
+                ev.pending[i]
+                and ev.state[i] & _ENABLED_IDLE == _ENABLED_IDLE
+                and (ev.private or not ev.flags[0] & 1 or ev.affinity[0] == mpidr)
             ):
                 return True
         return False
@@ -705,16 +733,22 @@ class Dispatcher:
         x = tuple(interrupted.x[:SAVED_REGISTERS])
         if len(x) < SAVED_REGISTERS:
             x = x + (0,) * (SAVED_REGISTERS - len(x))
-        saved = Interrupted(interrupted.pc, interrupted.pstate, x, interrupted.vbar,
-                            interrupted.e2h_tge)
+        saved = Interrupted(
+            interrupted.pc, interrupted.pstate, x, interrupted.vbar, interrupted.e2h_tge
+        )
         ev.state[i] = _T_DISPATCH[ev.state[i]]
         self._touch(ev, i)
         if not ev.private:
             ev.runner = pe
         self._stack[pe].append(_Record(ev, saved))
-        return Entry(event, pc, (event, ev.arg[i], interrupted.pc & MASK64,
-                                 interrupted.pstate & MASK64),
-                     self._exception_pstate(interrupted), self._client_el, ev.critical)
+        return Entry(
+            event,
+            pc,
+            (event, ev.arg[i], interrupted.pc & MASK64, interrupted.pstate & MASK64),
+            self._exception_pstate(interrupted),
+            self._client_el,
+            ev.critical,
+        )
 
     def _exception_pstate(self, interrupted: Interrupted) -> int:
         """PSTATE as AArch64.TakeException to EL_C would set it (DEN0054C 5.2.1; TF-A
@@ -756,8 +790,9 @@ class Dispatcher:
                 if record is None:
                     break
                 it = record.interrupted
-                completed.append(Exit("implicit", record.event.number, it.pc, it.pstate, it.x,
-                                      None, None, 0))
+                completed.append(
+                    Exit("implicit", record.event.number, it.pc, it.pstate, it.x, None, None, 0)
+                )
         self._online[pe] = False
         return completed
 

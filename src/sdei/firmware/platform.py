@@ -106,8 +106,10 @@ class Platform:
         """
         if pes < 1 or pes > 256 * 256:
             raise PlatformError("pes", f"{pes} is not a usable PE count")
-        mpidrs = tuple(encode_affinity(aff2=i // 65536, aff1=(i // 256) % 256, aff0=i % 256)
-                       for i in range(pes))
+        mpidrs = tuple(
+            encode_affinity(aff2=i // 65536, aff1=(i // 256) % 256, aff0=i % 256)
+            for i in range(pes)
+        )
         tfa = profile == "tfa"
         private_base, shared_base = (1000, 2000) if tfa else (0x4000_0100, 0x4000_0200)
         events = (

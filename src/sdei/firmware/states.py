@@ -111,7 +111,7 @@ def mermaid_diagram() -> str:
     """The state diagram (Mermaid), generated from TRANSITIONS."""
     lines = ["stateDiagram-v2", "    [*] --> s0"]
     for state in LIVE_STATES:
-        lines.append(f'    s{state} : {state} {STATE_NAMES[state]}')
+        lines.append(f"    s{state} : {state} {STATE_NAMES[state]}")
     for action, row in TRANSITIONS.items():
         for state in LIVE_STATES:
             target = row[state]

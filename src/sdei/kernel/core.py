@@ -41,9 +41,17 @@ PerCpuFn = Callable[["PE"], Gen]
 # errno values the driver produces (include/uapi/asm-generic/errno*.h)
 EPERM, ENOENT, EIO, ENOMEM, EBUSY, EINVAL, ENOSPC = -1, -2, -5, -12, -16, -22, -28
 EOPNOTSUPP, EINPROGRESS = -95, -115
-ERRNO_NAMES = {EPERM: "EPERM", ENOENT: "ENOENT", EIO: "EIO", ENOMEM: "ENOMEM", EBUSY: "EBUSY",
-               EINVAL: "EINVAL", ENOSPC: "ENOSPC", EOPNOTSUPP: "EOPNOTSUPP",
-               EINPROGRESS: "EINPROGRESS"}
+ERRNO_NAMES = {
+    EPERM: "EPERM",
+    ENOENT: "ENOENT",
+    EIO: "EIO",
+    ENOMEM: "ENOMEM",
+    EBUSY: "EBUSY",
+    EINVAL: "EINVAL",
+    ENOSPC: "ENOSPC",
+    EOPNOTSUPP: "EOPNOTSUPP",
+    EINPROGRESS: "EINPROGRESS",
+}
 
 
 def kernel_bug(message: str) -> ClientFault:
@@ -87,8 +95,9 @@ class Heap:
         if block is None:
             raise ClientFault("live-driver-memory", f"{address:#x} is not driver memory")
         if not block.live:
-            raise ClientFault("live-driver-memory",
-                              f"use after free: {block.what} at {address:#x} was freed")
+            raise ClientFault(
+                "live-driver-memory", f"use after free: {block.what} at {address:#x} was freed"
+            )
         return block.obj
 
 
@@ -112,8 +121,16 @@ class Printk:
 class Kernel:
     """One kernel image's OS state on a machine (a kexec or restore brings another)."""
 
-    def __init__(self, machine: Machine, era: Era, *, name: str = "linux", base: int,
-                 rt: bool = False, vhe: bool = False) -> None:
+    def __init__(
+        self,
+        machine: Machine,
+        era: Era,
+        *,
+        name: str = "linux",
+        base: int,
+        rt: bool = False,
+        vhe: bool = False,
+    ) -> None:
         self.machine = machine
         self.era = era
         self.name = name
@@ -162,8 +179,10 @@ class Kernel:
         if self.in_atomic(pe):
             ctx = self.current()
             irqs = "irqs disabled" if pe.irqs_masked else f"preempt_count {self.preempt_count()}"
-            raise kernel_bug(f"BUG: sleeping function called from invalid context: {what} "
-                             f"on CPU{pe.index} in {ctx.name} ({irqs})")
+            raise kernel_bug(
+                f"BUG: sleeping function called from invalid context: {what} "
+                f"on CPU{pe.index} in {ctx.name} ({irqs})"
+            )
 
     def warn_if_preemptible(self, pe: PE, what: str) -> None:
         ctx = self.current()
@@ -272,8 +291,9 @@ class Kernel:
             yield from run_on(pe)
             self.local_irq_restore(pe, was)
         expected = len(targets)
-        yield WaitUntil(lambda: state["done"] == expected, (f"xcall:{label}",),
-                        f"{label} on CPUs {targets}")
+        yield WaitUntil(
+            lambda: state["done"] == expected, (f"xcall:{label}",), f"{label} on CPUs {targets}"
+        )
         return state["first_error"]
 
     def ipi_each(self, pe: PE, fn: PerCpuFn, label: str) -> Gen:

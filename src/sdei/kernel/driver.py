@@ -94,15 +94,24 @@ class Driver:
 
     def _register_local(self, event: Event) -> Callable[[PE], Gen]:
         def run(pe: PE) -> Gen:
-            err, _ = yield from self.call(pe, Function.EVENT_REGISTER, event.number,
-                                          self.entry_point, event.record(pe.index), 0, 0)
+            err, _ = yield from self.call(
+                pe,
+                Function.EVENT_REGISTER,
+                event.number,
+                self.entry_point,
+                event.record(pe.index),
+                0,
+                0,
+            )
             return err
+
         return run
 
     def _simple_local(self, function: Function, event: Event) -> Callable[[PE], Gen]:
         def run(pe: PE) -> Gen:
             err, _ = yield from self.call(pe, function, event.number)
             return err
+
         return run
 
     def mask_local(self, pe: PE) -> Gen:
@@ -131,8 +140,7 @@ class Driver:
     # ------------------------------------------------------------ event objects
 
     def _create(self, pe: PE, number: int, callback: Callback, arg: Any) -> Gen:
-        err, priority = yield from self.call(pe, Function.EVENT_GET_INFO, number,
-                                             Info.EV_PRIORITY)
+        err, priority = yield from self.call(pe, Function.EVENT_GET_INFO, number, Info.EV_PRIORITY)
         if err:
             return err
         err, kind = yield from self.call(pe, Function.EVENT_GET_INFO, number, Info.EV_TYPE)
@@ -167,13 +175,15 @@ class Driver:
         if self.era.helpers_take_list_lock:
             yield from self._locked_flags(pe, event, reregister=True)
         if event.shared:
-            err, _ = yield from self.call(pe, Function.EVENT_REGISTER, event.number,
-                                          self.entry_point, event.record(-1), 0, 0)
+            err, _ = yield from self.call(
+                pe, Function.EVENT_REGISTER, event.number, self.entry_point, event.record(-1), 0, 0
+            )
             return err
         err = yield from self.k.cross_call(pe, self._register_local(event), "register")
         if err:
             yield from self.k.cross_call(
-                pe, self._simple_local(Function.EVENT_UNREGISTER, event), "unregister")
+                pe, self._simple_local(Function.EVENT_UNREGISTER, event), "unregister"
+            )
         return err
 
     def _unregister_event(self, pe: PE, event: Event) -> Gen:
@@ -182,8 +192,11 @@ class Driver:
         if event.shared:
             err, _ = yield from self.call(pe, Function.EVENT_UNREGISTER, event.number)
             return err
-        return (yield from self.k.cross_call(
-            pe, self._simple_local(Function.EVENT_UNREGISTER, event), "unregister"))
+        return (
+            yield from self.k.cross_call(
+                pe, self._simple_local(Function.EVENT_UNREGISTER, event), "unregister"
+            )
+        )
 
     # ------------------------------------------------------------ the public API (§2.5-2.9)
 
@@ -232,8 +245,9 @@ class Driver:
         if event.shared:
             err, _ = yield from self.call(pe, Function.EVENT_ENABLE, number)
         else:
-            err = yield from k.cross_call(pe, self._simple_local(Function.EVENT_ENABLE, event),
-                                          "enable")
+            err = yield from k.cross_call(
+                pe, self._simple_local(Function.EVENT_ENABLE, event), "enable"
+            )
         if not err and not self.era.flags_before_call:
             yield from self._locked_flags(pe, event, reenable=True)
         if hotplug_locked:
@@ -252,8 +266,9 @@ class Driver:
         if event.shared:
             err, _ = yield from self.call(pe, Function.EVENT_DISABLE, number)
         else:
-            err = yield from k.cross_call(pe, self._simple_local(Function.EVENT_DISABLE, event),
-                                          "disable")
+            err = yield from k.cross_call(
+                pe, self._simple_local(Function.EVENT_DISABLE, event), "disable"
+            )
         yield from k.mutex_unlock(pe, k.events_mutex)
         return err
 
@@ -275,12 +290,12 @@ class Driver:
 
     # ------------------------------------------------------------ GHES helpers (§2.10)
 
-    def register_ghes(self, pe: PE, number: int, normal: Callback, critical: Callback,
-                      arg: Any = None) -> Gen:
+    def register_ghes(
+        self, pe: PE, number: int, normal: Callback, critical: Callback, arg: Any = None
+    ) -> Gen:
         if number == 0:
             return EINVAL
-        err, priority = yield from self.call(pe, Function.EVENT_GET_INFO, number,
-                                             Info.EV_PRIORITY)
+        err, priority = yield from self.call(pe, Function.EVENT_GET_INFO, number, Info.EV_PRIORITY)
         if err:
             return err
         err = yield from self.register(pe, number, critical if priority == 1 else normal, arg)
@@ -363,8 +378,9 @@ class Driver:
 
     def install_hotplug(self, pe: PE, *, calls: bool = True) -> Gen:
         ident = CPUHP_AP_ARM_SDEI_STARTING if self.era.hotplug_starting else DYN
-        result = yield from self.hotplug.setup_state(pe, ident, "SDEI", self.cpuhp_up,
-                                                     self.cpuhp_down, calls=calls)
+        result = yield from self.hotplug.setup_state(
+            pe, ident, "SDEI", self.cpuhp_up, self.cpuhp_down, calls=calls
+        )
         if result >= 0:
             self.hp_state = result
             return 0
@@ -425,7 +441,8 @@ class Driver:
                     k.printk(pe.index, f"Failed to re-register event {event.number}")
                     # E1 destroyed with the locking helper while holding the lock (B6).
                     yield from self._destroy(
-                        pe, event, list_lock_held=not self.era.helpers_take_list_lock)
+                        pe, event, list_lock_held=not self.era.helpers_take_list_lock
+                    )
                     break
             if event.reenable:
                 err, _ = yield from self.call(pe, Function.EVENT_ENABLE, event.number)
@@ -468,7 +485,8 @@ class Driver:
                     err, _ = yield from self.call(pe, Function.EVENT_ENABLE, event.number)
                 else:
                     err = yield from k.cross_call(
-                        pe, self._simple_local(Function.EVENT_ENABLE, event), "enable")
+                        pe, self._simple_local(Function.EVENT_ENABLE, event), "enable"
+                    )
                 if err:
                     return err
         err = yield from k.cross_call(pe, self.unmask_local, "unmask (thaw)")
@@ -496,8 +514,11 @@ class Driver:
             return err
         self.version = version
         major = (version >> 48) & 0x7FFF
-        k.printk(pe.index, f"SDEIv{major}.{(version >> 32) & 0xFFFF} (0x{version & 0xFFFF_FFFF:x})"
-                           f" detected in firmware.")
+        k.printk(
+            pe.index,
+            f"SDEIv{major}.{(version >> 32) & 0xFFFF} (0x{version & 0xFFFF_FFFF:x})"
+            f" detected in firmware.",
+        )
         if major != 1:
             yield from self.mark_broken(pe)
             return EINVAL

@@ -69,8 +69,11 @@ def sdei_entry(k: Kernel, driver: Driver, pe: PE) -> Gen:
     critical = record.priority == 1
     if k.percpu_offset(pe) != k.percpu_offsets[pe.index]:
         where = "TPIDR_EL2" if k.vhe else "TPIDR_EL1"
-        raise ClientFault("percpu-data", f"event {event:#x} on CPU{pe.index} reads per-CPU "
-                                         f"data through {where} = {k.percpu_offset(pe):#x}")
+        raise ClientFault(
+            "percpu-data",
+            f"event {event:#x} on CPU{pe.index} reads per-CPU "
+            f"data through {where} = {k.percpu_offset(pe):#x}",
+        )
     slot = 1 if critical else 0
     if k.era.crash_aborts_handlers:
         k.active[pe.index][slot] = argument
@@ -84,24 +87,33 @@ def sdei_entry(k: Kernel, driver: Driver, pe: PE) -> Gen:
     el = pstate_el(interrupted_pstate)
     aarch32 = bool(interrupted_pstate & PSTATE_NRW)
     kernel_mode = not aarch32 and el == k.el and bool(interrupted_pstate & 1)
+    argument_out: int
     if err:
         function, argument_out = Function.EVENT_COMPLETE, CompleteStatus.EV_FAILED
     elif kernel_mode and interrupted_pstate & PSTATE_I:
         function, argument_out = Function.EVENT_COMPLETE, CompleteStatus.EV_HANDLED
     else:
-        offset = (VECTOR_CURRENT_EL_IRQ if kernel_mode else
-                  VECTOR_LOWER_EL_AARCH32_IRQ if aarch32 else VECTOR_LOWER_EL_AARCH64_IRQ)
+        offset = (
+            VECTOR_CURRENT_EL_IRQ
+            if kernel_mode
+            else VECTOR_LOWER_EL_AARCH32_IRQ
+            if aarch32
+            else VECTOR_LOWER_EL_AARCH64_IRQ
+        )
         function, argument_out = Function.EVENT_COMPLETE_AND_RESUME, vbar + offset
     yield from nmi_exit(k, pe, entered)
     if k.era.crash_aborts_handlers:
         k.active[pe.index][slot] = 0
     outermost = sum(1 for c in pe.stack if c.kind.is_sdei) == 1
     if outermost and pe.guest_loaded and pe.hcr_tge:
-        raise ClientFault("vhe-tge", f"CPU{pe.index} returns to the guest with HCR_EL2.TGE set "
-                                     f"after event {event:#x}")
-    err, result = yield from driver.call(pe, function, int(argument_out))
-    raise ClientFault("kernel-assertion", f"{Function(function).name} returned {result} on "
-                                          f"CPU{pe.index}")
+        raise ClientFault(
+            "vhe-tge",
+            f"CPU{pe.index} returns to the guest with HCR_EL2.TGE set after event {event:#x}",
+        )
+    err, result = yield from driver.call(pe, function, argument_out)
+    raise ClientFault(
+        "kernel-assertion", f"{Function(function).name} returned {result} on CPU{pe.index}"
+    )
 
 
 def irq_vector(k: Kernel, pe: PE) -> Gen:

@@ -49,14 +49,20 @@ _V4_16 = Era(
 )
 _V5_7 = replace(_V4_16, name="v5.7", flags_before_call=False, helpers_take_list_lock=False)
 _V5_8 = replace(_V5_7, name="v5.8", nmi_single_hcr_slot=False, nmi_enter_if_not_in_nmi=False)
-_V6_4 = replace(_V5_8, name="v6.4", hotplug_starting=False, freeze_wrong_state_id=True,
-                translate_all_values=True)
+_V6_4 = replace(
+    _V5_8,
+    name="v6.4",
+    hotplug_starting=False,
+    freeze_wrong_state_id=True,
+    translate_all_values=True,
+)
 _V6_6 = replace(_V6_4, name="v6.6", crash_aborts_handlers=True)
 _V6_12 = replace(_V6_6, name="v6.12", freeze_wrong_state_id=False)
 
 ERAS: dict[str, Era] = {
-    "v4-rfc": replace(_V4_16, name="v4-rfc", frozen_flag=True, probe_nocalls=True,
-                      helpers_take_list_lock=False),
+    "v4-rfc": replace(
+        _V4_16, name="v4-rfc", frozen_flag=True, probe_nocalls=True, helpers_take_list_lock=False
+    ),
     "v4.16": _V4_16,
     "v5.7": _V5_7,
     "v5.8": _V5_8,

@@ -70,14 +70,25 @@ class Hotplug:
 
     # ------------------------------------------------------------ install / remove
 
-    def setup_state(self, pe: PE, ident: int, name: str, up: Callback | None,
-                    down: Callback | None, *, calls: bool = True) -> Gen:
+    def setup_state(
+        self,
+        pe: PE,
+        ident: int,
+        name: str,
+        up: Callback | None,
+        down: Callback | None,
+        *,
+        calls: bool = True,
+    ) -> Gen:
         """cpuhp_setup_state[_nocalls]: returns the state id (dynamic or given) or an errno."""
         k = self.k
         yield from k.cpus_read_lock(pe)
         if ident == DYN:
-            free = [i for i in range(CPUHP_AP_ONLINE_DYN, CPUHP_AP_ONLINE_DYN_END)
-                    if i not in self.states]
+            free = [
+                i
+                for i in range(CPUHP_AP_ONLINE_DYN, CPUHP_AP_ONLINE_DYN_END)
+                if i not in self.states
+            ]
             if not free:
                 yield from k.cpus_read_unlock(pe)
                 return ENOSPC
@@ -94,8 +105,9 @@ class Hotplug:
                 if err:
                     for undo in reversed(done):
                         if down is not None:
-                            yield from self._invoke_on(pe, undo, down, state.starting,
-                                                       f"{name} rollback")
+                            yield from self._invoke_on(
+                                pe, undo, down, state.starting, f"{name} rollback"
+                            )
                     del self.states[ident]
                     yield from k.cpus_read_unlock(pe)
                     return err
@@ -106,16 +118,19 @@ class Hotplug:
     def remove_state(self, pe: PE, ident: int, *, calls: bool = True) -> Gen:
         """cpuhp_remove_state: BUG on an invalid id; teardown on every online CPU."""
         if not valid_state(ident):
-            raise kernel_bug(f"BUG: cpuhp_remove_state: invalid state {ident:#x} "
-                             f"(valid: {CPUHP_OFFLINE + 1}..{CPUHP_ONLINE - 1})")
+            raise kernel_bug(
+                f"BUG: cpuhp_remove_state: invalid state {ident:#x} "
+                f"(valid: {CPUHP_OFFLINE + 1}..{CPUHP_ONLINE - 1})"
+            )
         k = self.k
         yield from k.cpus_read_lock(pe)
         state = self.states.get(ident)
         if state is not None and calls and state.down is not None:
             yield Access("cpu_online_mask", write=False)
             for cpu in sorted(k.online, reverse=True):
-                yield from self._invoke_on(pe, cpu, state.down, state.starting,
-                                           f"{state.name} down")
+                yield from self._invoke_on(
+                    pe, cpu, state.down, state.starting, f"{state.name} down"
+                )
         self.states.pop(ident, None)
         yield from k.cpus_read_unlock(pe)
         return None
@@ -189,8 +204,7 @@ class Hotplug:
             return 0
         for state in self._ordered(starting=False, reverse=True):
             if state.down is not None:
-                err = yield from self._invoke_on(pe, cpu, state.down, False,
-                                                 f"{state.name} down")
+                err = yield from self._invoke_on(pe, cpu, state.down, False, f"{state.name} down")
                 if err:
                     k.printk(cpu, f"cpuhp {state.name} down failed: {err}")
         yield Spawn(cpu, self._take_cpu_down, (), f"migration/{cpu}")

@@ -54,19 +54,29 @@ def check_live_memory(machine: Machine, root: Linux) -> str | None:
                     continue
                 block = heap.blocks[argument]
                 if not linux.k.live:
-                    return (f"firmware has event {event:#x} registered{where} with argument "
-                            f"{argument:#x}: {block.what} of {linux.k.image_name}, whose "
-                            f"memory is gone")
+                    return (
+                        f"firmware has event {event:#x} registered{where} with argument "
+                        f"{argument:#x}: {block.what} of {linux.k.image_name}, whose "
+                        f"memory is gone"
+                    )
                 if not block.live:
-                    return (f"firmware has event {event:#x} registered{where} with argument "
-                            f"{argument:#x}: {block.what}, freed by {linux.k.image_name}")
+                    return (
+                        f"firmware has event {event:#x} registered{where} with argument "
+                        f"{argument:#x}: {block.what}, freed by {linux.k.image_name}"
+                    )
     return None
 
 
 def steady(linux: Linux) -> bool:
     k = linux.k
-    return (linux.booted and k.live and not k.stopped and not k.shutting_down
-            and linux.driver.probed and linux.driver.conduit is not None)
+    return (
+        linux.booted
+        and k.live
+        and not k.stopped
+        and not k.shutting_down
+        and linux.driver.probed
+        and linux.driver.conduit is not None
+    )
 
 
 def check_flags_agree(machine: Machine, root: Linux) -> str | None:
@@ -81,13 +91,17 @@ def check_flags_agree(machine: Machine, root: Linux) -> str | None:
             enabled = bool(status & _ENABLED)
             where = "" if event.shared else f" on CPU{cpu}"
             if registered != event.reregister:
-                return (f"event {event.number:#x}{where}: driver says "
-                        f"{'registered' if event.reregister else 'not registered'}, firmware "
-                        f"{'registered' if registered else 'not registered'}")
+                return (
+                    f"event {event.number:#x}{where}: driver says "
+                    f"{'registered' if event.reregister else 'not registered'}, firmware "
+                    f"{'registered' if registered else 'not registered'}"
+                )
             if event.reregister and enabled != event.reenable:
-                return (f"event {event.number:#x}{where}: driver says "
-                        f"{'enabled' if event.reenable else 'disabled'}, firmware "
-                        f"{'enabled' if enabled else 'disabled'}")
+                return (
+                    f"event {event.number:#x}{where}: driver says "
+                    f"{'enabled' if event.reenable else 'disabled'}, firmware "
+                    f"{'enabled' if enabled else 'disabled'}"
+                )
     return None
 
 
@@ -105,9 +119,10 @@ def check_crash_kernel(machine: Machine, root: Linux) -> str | None:
     linux = current(root)
     seen = linux.notes.get("crash_irq")
     if seen is not None and not seen["irq"]:
-        running = [cpu for cpu in range(machine.platform.pes)
-                   if machine.firmware.handler_running(cpu)]
-        why = (f": firmware still has a handler running on CPU{running}" if running else "")
+        running = [
+            cpu for cpu in range(machine.platform.pes) if machine.firmware.handler_running(cpu)
+        ]
+        why = f": firmware still has a handler running on CPU{running}" if running else ""
         return f"the crash kernel never received its device interrupt{why}"
     return None
 
@@ -121,5 +136,10 @@ def install(machine: Machine, root: Linux) -> None:
         ("crash-kernel-interrupts", check_crash_kernel),
     )
     for name, check in checks:
-        machine.add_invariant(Invariant(name, lambda m, c=check: c(m, root),  # type: ignore[misc]
-                                        at_quiescence_only=True))
+        machine.add_invariant(
+            Invariant(
+                name,
+                lambda m, c=check: c(m, root),  # type: ignore[misc]
+                at_quiescence_only=True,
+            )
+        )

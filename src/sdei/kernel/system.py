@@ -50,12 +50,22 @@ class BootConfig:
 class Linux:
     """One kernel image running on the machine."""
 
-    def __init__(self, machine: Machine, config: BootConfig,
-                 after_boot: Callable[[Linux, PE], Gen] | None = None) -> None:
+    def __init__(
+        self,
+        machine: Machine,
+        config: BootConfig,
+        after_boot: Callable[[Linux, PE], Gen] | None = None,
+    ) -> None:
         self.machine = machine
         self.config = config
-        self.k = Kernel(machine, era(config.era), name=config.name, base=config.base,
-                        rt=config.rt, vhe=config.vhe)
+        self.k = Kernel(
+            machine,
+            era(config.era),
+            name=config.name,
+            base=config.base,
+            rt=config.rt,
+            vhe=config.vhe,
+        )
         self.k.psci_conduit = config.psci_conduit
         self.hotplug = Hotplug(self.k)
         self.driver = Driver(self.k, self.hotplug)
@@ -75,14 +85,21 @@ class Linux:
         image.add("start_kernel", SYMBOLS["start_kernel"], self.start_kernel)
         image.add("secondary_entry", SYMBOLS["secondary_entry"], self.hotplug.secondary_start)
         image.add("restore_entry", SYMBOLS["restore_entry"], self.restore_entry)
-        image.add("crash_abort_continue", SYMBOLS["crash_abort_continue"],
-                  lambda pe: self.crash_kexec(pe))
-        image.add("__sdei_asm_handler", SYMBOLS["__sdei_asm_handler"],
-                  lambda pe: sdei_entry(self.k, self.driver, pe))
+        image.add(
+            "crash_abort_continue", SYMBOLS["crash_abort_continue"], lambda pe: self.crash_kexec(pe)
+        )
+        image.add(
+            "__sdei_asm_handler",
+            SYMBOLS["__sdei_asm_handler"],
+            lambda pe: sdei_entry(self.k, self.driver, pe),
+        )
         vectors = SYMBOLS["vectors"]
         image.add("vectors", vectors, lambda pe: unexpected_vector(self.k, pe))
-        for name, offset in (("el1h_64_irq", 0x280), ("el0t_64_irq", 0x480),
-                             ("el0t_32_irq", 0x680)):
+        for name, offset in (
+            ("el1h_64_irq", 0x280),
+            ("el0t_64_irq", 0x480),
+            ("el0t_32_irq", 0x680),
+        ):
             image.add(name, vectors + offset, lambda pe: irq_vector(self.k, pe))
         return image
 
@@ -104,8 +121,9 @@ class Linux:
             if err:
                 k.printk(pe.index, f"sdei: probe failed: {err}")
         for number in self.config.ghes_events:
-            err = yield from self.driver.register_ghes(pe, number, self.ghes_normal,
-                                                       self.ghes_critical)
+            err = yield from self.driver.register_ghes(
+                pe, number, self.ghes_normal, self.ghes_critical
+            )
             if err:
                 k.printk(pe.index, f"GHES: failed to register SDEI event {number:#x}: {err}")
         secondaries = self.config.secondaries
@@ -189,8 +207,13 @@ class Linux:
 
     # ------------------------------------------------------------ hibernate (§4.4)
 
-    def hibernate(self, pe: PE, *, boot_kernel_base: int | None = None,
-                  then: Callable[[Linux, PE], Gen] | None = None) -> Gen:
+    def hibernate(
+        self,
+        pe: PE,
+        *,
+        boot_kernel_base: int | None = None,
+        then: Callable[[Linux, PE], Gen] | None = None,
+    ) -> Gen:
         """freeze -> secondaries offline -> snapshot -> online -> thaw -> image written.
 
         With `boot_kernel_base`, power off and come back: a boot kernel at that KASLR offset
@@ -227,9 +250,13 @@ class Linux:
         yield Note("power off; cold boot")
         k.live = False  # RAM is lost until the boot kernel restores the image
         self.machine.unload(self.loaded)
-        boot = Linux(self.machine, replace(self.config, base=boot_kernel_base, name="boot",
-                                           ghes_events=self.config.ghes_events),
-                     after_boot=lambda linux, cpu: linux.load_hibernation_image(cpu, self))
+        boot = Linux(
+            self.machine,
+            replace(
+                self.config, base=boot_kernel_base, name="boot", ghes_events=self.config.ghes_events
+            ),
+            after_boot=lambda linux, cpu: linux.load_hibernation_image(cpu, self),
+        )
         self.successor = boot
         yield Jump(boot.symbol("start_kernel"), reset_system=True)
         return 0
@@ -283,8 +310,7 @@ class Linux:
         yield from self.k.psci(pe, Psci.SYSTEM_RESET)
         return 0
 
-    def kexec(self, pe: PE, base: int,
-              after_boot: Callable[[Linux, PE], Gen] | None = None) -> Gen:
+    def kexec(self, pe: PE, base: int, after_boot: Callable[[Linux, PE], Gen] | None = None) -> Gen:
         """kernel_kexec: reboot notifiers, secondaries down, jump into a new image at `base`."""
         yield Note(f"kexec: new image at {base:#x}")
         yield from self.reboot_notifiers(pe)
@@ -292,8 +318,7 @@ class Linux:
             yield from self.hotplug.cpu_down(pe, cpu)
         self.k.live = False
         self.machine.unload(self.loaded)
-        new = Linux(self.machine, replace(self.config, base=base, name="kexec"),
-                    after_boot)
+        new = Linux(self.machine, replace(self.config, base=base, name="kexec"), after_boot)
         self.successor = new
         yield Jump(new.symbol("start_kernel"))
         return 0
@@ -334,14 +359,22 @@ class Linux:
             for slot in (1, 0):  # critical first, then normal (5cd474e57368)
                 if active[slot]:
                     active[slot] = 0
-                    yield from self.driver.call(pe, Function.EVENT_COMPLETE_AND_RESUME,
-                                                self.symbol("crash_abort_continue"))
+                    yield from self.driver.call(
+                        pe, Function.EVENT_COMPLETE_AND_RESUME, self.symbol("crash_abort_continue")
+                    )
                     return 0
         k.live = False
-        crash = Linux(self.machine,
-                      replace(self.config, base=self.config.crash_kernel_base, name="crash",
-                              secondaries=(), ghes_events=()),
-                      after_boot=crash_kernel_checks_interrupts)
+        crash = Linux(
+            self.machine,
+            replace(
+                self.config,
+                base=self.config.crash_kernel_base,
+                name="crash",
+                secondaries=(),
+                ghes_events=(),
+            ),
+            after_boot=crash_kernel_checks_interrupts,
+        )
         self.successor = crash
         yield Jump(crash.symbol("start_kernel"))
         return 0

@@ -58,8 +58,10 @@ class Divergence(Exception):
     @classmethod
     def leftover(cls, position: int, remaining: int) -> Divergence:
         error = cls(position, "end", None, 0)
-        error.args = (f"diverged at choice {position}: the run ended with {remaining} recorded "
-                      f"choice{'s' if remaining != 1 else ''} unused",)
+        error.args = (
+            f"diverged at choice {position}: the run ended with {remaining} recorded "
+            f"choice{'s' if remaining != 1 else ''} unused",
+        )
         return error
 
 

@@ -67,15 +67,17 @@ class CodeMap:
 
     def load(self, image: Image, base: int) -> Loaded:
         for other in self._loaded:
-            if other.live and not (base + image.size <= other.base or
-                                   other.base + other.image.size <= base):
+            if other.live and not (
+                base + image.size <= other.base or other.base + other.image.size <= base
+            ):
                 raise ValueError(f"{image.name}@{base:#x} overlaps {other.image.name}")
         self._generation += 1
         loaded = Loaded(image, base, self._generation)
         self._loaded.append(loaded)
         for symbol, (offset, code) in image.symbols.items():
-            self._by_address[base + offset] = Resolved(image.name, base, symbol, code,
-                                                       loaded.generation)
+            self._by_address[base + offset] = Resolved(
+                image.name, base, symbol, code, loaded.generation
+            )
         return loaded
 
     def unload(self, loaded: Loaded) -> None:
@@ -99,13 +101,17 @@ class CodeMap:
         for loaded in reversed(self._loaded):
             if loaded.contains(address):
                 if loaded.live:
-                    raise CodeFault(address, f"no code at this address inside "
-                                             f"{loaded.image.name}@{loaded.base:#x}")
-                stale = [s for s, (o, _) in loaded.image.symbols.items()
-                         if loaded.base + o == address]
+                    raise CodeFault(
+                        address,
+                        f"no code at this address inside {loaded.image.name}@{loaded.base:#x}",
+                    )
+                stale = [
+                    s for s, (o, _) in loaded.image.symbols.items() if loaded.base + o == address
+                ]
                 what = f" ({stale[0]})" if stale else ""
-                raise CodeFault(address, f"stale: {loaded.image.name}@{loaded.base:#x}{what} "
-                                         f"has been unloaded")
+                raise CodeFault(
+                    address, f"stale: {loaded.image.name}@{loaded.base:#x}{what} has been unloaded"
+                )
         raise CodeFault(address, "unmapped: no image covers this address")
 
     def images(self) -> list[Loaded]:

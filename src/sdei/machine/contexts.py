@@ -45,8 +45,16 @@ class Context:
         "symbol",
     )
 
-    def __init__(self, ident: int, kind: Kind, pe: int, name: str, gen: Code, address: int = 0,
-                 symbol: str = "") -> None:
+    def __init__(
+        self,
+        ident: int,
+        kind: Kind,
+        pe: int,
+        name: str,
+        gen: Code,
+        address: int = 0,
+        symbol: str = "",
+    ) -> None:
         self.ident = ident
         self.kind = kind
         self.pe = pe

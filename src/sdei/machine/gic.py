@@ -84,8 +84,9 @@ class Gic:
     def assert_line(self, intid: int, pe: int) -> None:
         self._set_pending(self.line(intid, pe), True)
 
-    def enable(self, intid: int, pe: int = 0, *, route: int | None = None,
-               priority: int = 0xA0) -> None:
+    def enable(
+        self, intid: int, pe: int = 0, *, route: int | None = None, priority: int = 0xA0
+    ) -> None:
         """OS configuration of one of its own interrupts."""
         line = self.line(intid, pe)
         if line.group != 1:
@@ -101,11 +102,19 @@ class Gic:
         """Non-secure interrupts that could be taken on `pe` now (enabled, pending, inactive)."""
         if not self.pending_count:
             return []
-        found = [i for i, line in enumerate(self._banked[pe])
-                 if line.pending and line.enabled and not line.active and line.group == 1]
+        found = [
+            i
+            for i, line in enumerate(self._banked[pe])
+            if line.pending and line.enabled and not line.active and line.group == 1
+        ]
         for i, line in enumerate(self._spis):
-            if line.pending and line.enabled and not line.active and line.group == 1 and (
-                    line.route is None or line.route == mpidr):
+            if (
+                line.pending
+                and line.enabled
+                and not line.active
+                and line.group == 1
+                and (line.route is None or line.route == mpidr)
+            ):
                 found.append(SPI_FIRST + i)
         return found
 

@@ -43,8 +43,9 @@ class FirmwarePromises(Observer):
     def _fail(self, pe: int, message: str) -> None:
         self.machine.violate("firmware-promise", message, pe)
 
-    def firmware_call(self, step: int, pe: int, conduit: str, function: int,
-                      args: tuple[int, ...], result: int) -> None:
+    def firmware_call(
+        self, step: int, pe: int, conduit: str, function: int, args: tuple[int, ...], result: int
+    ) -> None:
         if self.machine.last_injected:
             return  # an injected fault: firmware never saw the call
         a = (*args, 0, 0, 0, 0, 0)
@@ -77,8 +78,11 @@ class FirmwarePromises(Observer):
             if param < 18:
                 expected = to_signed64(self._running[pe][-1][2][param])
                 if result != expected:
-                    self._fail(pe, f"EVENT_CONTEXT({param}) returned {result:#x}, the "
-                               f"interrupted x{param} was {expected:#x}")
+                    self._fail(
+                        pe,
+                        f"EVENT_CONTEXT({param}) returned {result:#x}, the "
+                        f"interrupted x{param} was {expected:#x}",
+                    )
 
     def deliver(self, step: int, pe: int, entry: Entry, context: Context) -> None:
         event = entry.event
@@ -92,8 +96,10 @@ class FirmwarePromises(Observer):
             target = self._routing.get(event)
             mpidr = self.machine.pes[pe].mpidr
             if target is not None and target != mpidr:
-                self._fail(pe, f"RM_PE event {event:#x} routed to {target:#x} delivered to "
-                           f"MPIDR {mpidr:#x}")
+                self._fail(
+                    pe,
+                    f"RM_PE event {event:#x} routed to {target:#x} delivered to MPIDR {mpidr:#x}",
+                )
             other = self._shared_running.get(event)
             if other is not None:
                 self._fail(pe, f"shared event {event:#x} delivered while it runs on PE{other}")

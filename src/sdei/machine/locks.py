@@ -1,4 +1,7 @@
-"""Engine-level locks: ownership and blocking. Kernel flavours (spinlock, mutex, rwsem) build on it."""
+"""Engine-level locks: ownership and blocking.
+
+Kernel flavours (spinlock, mutex, rwsem) build on it.
+"""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sdei.abi import FUNCTION_BASE, MASK32, PSTATE_DAIF, Function, mode_for, to_signed64
-from sdei.firmware import Dispatcher, Entry, Exit, Interrupted, Platform
+from sdei.firmware import Dispatcher, Exit, Interrupted, Platform
 from sdei.machine.chooser import (
     Chooser,
     DefaultChooser,
@@ -30,9 +30,9 @@ from sdei.machine.locks import Lock
 from sdei.machine.observer import HOOKS, Observer
 from sdei.machine.ops import (
     Access,
-    Footprint,
     Acquire,
     AssertInterrupt,
+    Footprint,
     Hvc,
     Jump,
     Local,
@@ -134,9 +134,10 @@ class Machine:
         self.platform = platform
         self.client_el = platform.client_el
         self.conduit = config.conduit
-        secure = frozenset(
-            e.interrupt for e in platform.events if e.interrupt is not None
-        ) | platform.secure_interrupts
+        secure = (
+            frozenset(e.interrupt for e in platform.events if e.interrupt is not None)
+            | platform.secure_interrupts
+        )
         self.gic = Gic(platform.pes, platform.spi_count, secure)
         # With conduit "hvc" this dispatcher is the hypervisor's virtual SDEI instance.
         self.firmware = Dispatcher(platform, self.gic)
@@ -161,11 +162,14 @@ class Machine:
         self.setup_steps = 0
         self.running: Context | None = None  # the context whose step is being performed
         self._deliverable_cache: list[tuple[int, int, tuple[int, ...]]] = [
-            (-1, -1, ())] * platform.pes
+            (-1, -1, ())
+        ] * platform.pes
         # Explicit events dispatch at once where the profile has no pending state for them.
-        self._synchronous_events = frozenset(
-            e.number for e in platform.events if e.interrupt is None and e.number != 0
-        ) if not self.firmware._rules.explicit_events_pend else frozenset()
+        self._synchronous_events = (
+            frozenset(e.number for e in platform.events if e.interrupt is None and e.number != 0)
+            if not self.firmware._rules.explicit_events_pend
+            else frozenset()
+        )
         self.last_injected = False  # the current firmware_call hook reports an injected fault
         self.registered_symbols: dict[int, str] = {}  # entry address -> symbol at REGISTER
         self.shared: dict[str, Any] = {}  # state client code shares between CPUs
@@ -207,8 +211,7 @@ class Machine:
         """Start a thread on `pe` running `code(pe, *args)`."""
         target = self.pes[pe]
         gen = code(target, *args)
-        ctx = self._new_context(Kind.THREAD, pe, name or getattr(code, "__name__", "thread"),
-                                gen)
+        ctx = self._new_context(Kind.THREAD, pe, name or getattr(code, "__name__", "thread"), gen)
         target.threads.append(ctx)
         return ctx
 
@@ -218,7 +221,7 @@ class Machine:
 
     def firmware_call(self, pe: int, function: int, *args: int) -> int:
         """A call made during deterministic set-up (not a step; observers still see it)."""
-        return self._conduit(self.pes[pe], None, self.conduit, function, args)
+        return int(self._conduit(self.pes[pe], None, self.conduit, function, args))
 
     def inject(self, fault: FirmwareFault) -> None:
         """Arm a firmware fault from now on (scenarios arm theirs after set-up)."""
@@ -249,8 +252,14 @@ class Machine:
 
     # ------------------------------------------------------------------ running
 
-    def run(self, chooser: Chooser | None = None, *, choices: Sequence[int] | None = None,
-            seed: int | None = None, max_steps: int = 100_000) -> RunResult:
+    def run(
+        self,
+        chooser: Chooser | None = None,
+        *,
+        choices: Sequence[int] | None = None,
+        seed: int | None = None,
+        max_steps: int = 100_000,
+    ) -> RunResult:
         """Run until quiescent, halted, a violation, or `max_steps`.
 
         `choices` replays a recorded run exactly; `seed` uses a seeded random chooser.
@@ -271,10 +280,9 @@ class Machine:
                     self._at_quiescence()
                     self._check_replay_used()
                     return self._result("quiescent")
-                if len(options) == 1:
-                    option = options[0]
-                else:
-                    option = options[self._choose("step", options)]
+                # Forced moves are not choices: only a real alternative is asked and recorded.
+                index = self._choose("step", options) if len(options) > 1 else 0
+                option = options[index]
                 self.step_count += 1
                 self._perform(option)
                 if self.invariants:
@@ -289,8 +297,14 @@ class Machine:
             raise Divergence.leftover(len(self.choices), chooser.remaining)
 
     def _result(self, status: Any, violation: Violation | None = None) -> RunResult:
-        return RunResult(status, self.step_count, tuple(self.choices), violation, self.halted,
-                         tuple(self.choice_kinds))
+        return RunResult(
+            status,
+            self.step_count,
+            tuple(self.choices),
+            violation,
+            self.halted,
+            tuple(self.choice_kinds),
+        )
 
     def _choose(self, kind: str, options: Sequence[Any]) -> int:
         index = self.chooser.choose(kind, options)
@@ -315,11 +329,15 @@ class Machine:
                 self.violate(inv.name, message)
 
     def _at_quiescence(self) -> None:
-        blocked = [c for c in self._contexts.values() if not c.done and
-                   self.pes[c.pe].power is not Power.OFF]
+        blocked = [
+            c
+            for c in self._contexts.values()
+            if not c.done and self.pes[c.pe].power is not Power.OFF
+        ]
         if blocked:
-            waits = "; ".join(f"{c.name} on PE{c.pe} waits at {_describe(c.pending)}"
-                              for c in blocked[:4])
+            waits = "; ".join(
+                f"{c.name} on PE{c.pe} waits at {_describe(c.pending)}" for c in blocked[:4]
+            )
             self.violate("deadlock", f"every thread is blocked: {waits}")
         self._check_invariants(quiescent=True)
 
@@ -338,14 +356,14 @@ class Machine:
             if power is not Power.ON:
                 # A sleeping PE wakes for a pending event or interrupt, or its timer: the
                 # chooser decides when (a suspended context always gets woken eventually).
-                if power is not Power.OFF and (pe.suspended is not None or firmware.wakes(i)
-                                               or gic.pending_for(i, pe.mpidr)):
+                if power is not Power.OFF and (
+                    pe.suspended is not None or firmware.wakes(i) or gic.pending_for(i, pe.mpidr)
+                ):
                     options.append(("wake", i, 0))
                 continue
             cached = cache[i]
             if cached[0] != shared_generation or cached[1] != pe_generation[i]:
-                cached = cache[i] = (shared_generation, pe_generation[i],
-                                     firmware.deliverable(i))
+                cached = cache[i] = (shared_generation, pe_generation[i], firmware.deliverable(i))
             for event in cached[2]:
                 options.append(("sdei", i, event))
             if pe.parked:  # nothing but an NMI-like SDEI handler runs on a parked PE
@@ -388,17 +406,23 @@ class Machine:
         pe = self.pes[ctx.pe]
         for holder in lock.holders():
             if holder is ctx:
-                self.violate("deadlock", f"{ctx.name} re-acquires {lock.name}, which it holds",
-                             ctx.pe)
+                self.violate(
+                    "deadlock", f"{ctx.name} re-acquires {lock.name}, which it holds", ctx.pe
+                )
             if holder.pe != ctx.pe or holder.done:
                 continue
             below = pe.stack.index(ctx) if ctx in pe.stack else -1
             holder_below = (holder in pe.stack[:below]) if below >= 0 else False
-            holder_thread_under_handler = below >= 0 and holder.kind is Kind.THREAD and (
-                holder is pe.current)
+            holder_thread_under_handler = (
+                below >= 0 and holder.kind is Kind.THREAD and (holder is pe.current)
+            )
             if holder_below or holder_thread_under_handler:
-                self.violate("deadlock", f"{ctx.name} ({ctx.kind.value}) waits for {lock.name}, "
-                             f"held by {holder.name} which it interrupted", ctx.pe)
+                self.violate(
+                    "deadlock",
+                    f"{ctx.name} ({ctx.kind.value}) waits for {lock.name}, "
+                    f"held by {holder.name} which it interrupted",
+                    ctx.pe,
+                )
 
     # ------------------------------------------------------------------ doing it
 
@@ -414,8 +438,9 @@ class Machine:
         else:
             self._wake(pe)
 
-    def _new_context(self, kind: Kind, pe: int, name: str, gen: Code, address: int = 0,
-                     symbol: str = "") -> Context:
+    def _new_context(
+        self, kind: Kind, pe: int, name: str, gen: Code, address: int = 0, symbol: str = ""
+    ) -> Context:
         self._next_ident += 1
         ctx = Context(self._next_ident, kind, pe, name, gen, address, symbol)
         self._contexts[ctx.ident] = ctx
@@ -466,8 +491,9 @@ class Machine:
                 pe.current = None
             return
         if ctx.kind.is_sdei:
-            self.violate("handler-falls-off",
-                         f"{ctx.name} returned without EVENT_COMPLETE", pe.index)
+            self.violate(
+                "handler-falls-off", f"{ctx.name} returned without EVENT_COMPLETE", pe.index
+            )
         # IRQ or synthetic exception: ERET to ELR/SPSR of the handler's EL.
         pe.stack.remove(ctx)
         el = pe.el
@@ -540,13 +566,17 @@ class Machine:
         lock = op.lock
         if op.shared:
             if ctx not in lock.readers:
-                raise ClientFault("lock-misuse", f"{ctx.name} releases {lock.name} (read) "
-                                  "without holding it")
+                raise ClientFault(
+                    "lock-misuse", f"{ctx.name} releases {lock.name} (read) without holding it"
+                )
             lock.readers.remove(ctx)
         else:
             if lock.owner is not ctx:
-                raise ClientFault("lock-misuse", f"{ctx.name} releases {lock.name}, held by "
-                                  f"{lock.owner.name if lock.owner else 'nobody'}")
+                raise ClientFault(
+                    "lock-misuse",
+                    f"{ctx.name} releases {lock.name}, held by "
+                    f"{lock.owner.name if lock.owner else 'nobody'}",
+                )
             lock.owner = None
 
     def assert_interrupt(self, intid: int, pe: int = 0) -> bool:
@@ -558,19 +588,29 @@ class Machine:
 
     # ------------------------------------------------------------------ conduits
 
-    def _conduit(self, pe: PE, ctx: Context | None, conduit: str, function: int,
-                 args: tuple[int, ...]) -> Any:
+    def _conduit(
+        self, pe: PE, ctx: Context | None, conduit: str, function: int, args: tuple[int, ...]
+    ) -> Any:
         fid = function & MASK32
         if fid in PSCI_IDS:
-            result: Any = (self._psci(pe, ctx, canonical(fid), args) if conduit == self.conduit
-                           else PsciStatus.NOT_SUPPORTED)
+            result: Any = (
+                self._psci(pe, ctx, canonical(fid), args)
+                if conduit == self.conduit
+                else PsciStatus.NOT_SUPPORTED
+            )
         elif SDEI_FIRST <= fid <= SDEI_LAST and conduit == self.conduit:
             result = self._sdei(pe, ctx, fid, args)
         else:
             result = -1  # SMC_UNK / no hypervisor call of that number (SMCCC)
         for hook in self._hooks["firmware_call"]:
-            hook(self.step_count, pe.index, conduit, fid, args,
-                 int(result) if not isinstance(result, _Gone) else 0)
+            hook(
+                self.step_count,
+                pe.index,
+                conduit,
+                fid,
+                args,
+                int(result) if not isinstance(result, _Gone) else 0,
+            )
         return result
 
     def _sdei(self, pe: PE, ctx: Context | None, fid: int, args: tuple[int, ...]) -> Any:
@@ -731,8 +771,9 @@ class Machine:
         pe.x[0] = x0
         pe.pc = address
         pe.pstate = mode_for(self.client_el) | PSTATE_DAIF
-        ctx = self._new_context(Kind.THREAD, pe.index, code.symbol, code.code(pe), address,
-                                code.symbol)
+        ctx = self._new_context(
+            Kind.THREAD, pe.index, code.symbol, code.code(pe), address, code.symbol
+        )
         pe.threads.append(ctx)
 
     def _wake(self, pe: PE) -> None:
@@ -756,8 +797,9 @@ class Machine:
 
     def _deliver(self, pe: PE, event: int) -> None:
         el = self.client_el
-        interrupted = Interrupted(pe.pc, pe.pstate, tuple(pe.x[:18]), pe.vbar[el],
-                                  pe.hcr_e2h and pe.hcr_tge)
+        interrupted = Interrupted(
+            pe.pc, pe.pstate, tuple(pe.x[:18]), pe.vbar[el], pe.hcr_e2h and pe.hcr_tge
+        )
         entry = self.firmware.dispatch(pe.index, event, interrupted)
         if entry is None:
             return
@@ -771,11 +813,16 @@ class Machine:
             raise AssertionError("unreachable") from None
         expected = self.registered_symbols.get(entry.pc)
         if expected is not None and expected not in ("?", code.symbol):
-            self.violate("stale-entry", f"event {event:#x} entered {entry.pc:#x}, registered as "
-                         f"{expected} but now {code.symbol}", pe.index)
+            self.violate(
+                "stale-entry",
+                f"event {event:#x} entered {entry.pc:#x}, registered as "
+                f"{expected} but now {code.symbol}",
+                pe.index,
+            )
         kind = Kind.SDEI_CRITICAL if entry.critical else Kind.SDEI
-        ctx = self._new_context(kind, pe.index, f"{code.symbol}({event:#x})", code.code(pe),
-                                entry.pc, code.symbol)
+        ctx = self._new_context(
+            kind, pe.index, f"{code.symbol}({event:#x})", code.code(pe), entry.pc, code.symbol
+        )
         ctx.event = event
         ctx.saved = interrupted
         pe.stack.append(ctx)
@@ -787,16 +834,23 @@ class Machine:
         resume address as a synthetic exception (DEN0054C 5.4)."""
         handler = next((c for c in reversed(pe.stack) if c.kind.is_sdei), None)
         if handler is None or handler.event != exit_.event:
-            self.violate("complete-context", f"firmware completed event {exit_.event:#x} but "
-                         "no handler for it runs here", pe.index)
+            self.violate(
+                "complete-context",
+                f"firmware completed event {exit_.event:#x} but no handler for it runs here",
+                pe.index,
+            )
             raise AssertionError("unreachable")
         saved: Interrupted = handler.saved
-        if (exit_.x != saved.x or (exit_.kind == "complete" and
-                                   (exit_.pc, exit_.pstate) != (saved.pc, saved.pstate))
-                or (exit_.kind == "resume" and (exit_.elr, exit_.spsr) != (saved.pc,
-                                                                           saved.pstate))):
-            self.violate("complete-context", f"completion of {exit_.event:#x} does not restore "
-                         "the interrupted context", pe.index)
+        if (
+            exit_.x != saved.x
+            or (exit_.kind == "complete" and (exit_.pc, exit_.pstate) != (saved.pc, saved.pstate))
+            or (exit_.kind == "resume" and (exit_.elr, exit_.spsr) != (saved.pc, saved.pstate))
+        ):
+            self.violate(
+                "complete-context",
+                f"completion of {exit_.event:#x} does not restore the interrupted context",
+                pe.index,
+            )
         while pe.stack:
             ctx = pe.stack.pop()
             ctx.done = True
@@ -817,8 +871,9 @@ class Machine:
         except CodeFault as fault:
             self.violate("stale-entry", f"COMPLETE_AND_RESUME entered {fault}", pe.index)
             raise AssertionError("unreachable") from None
-        ctx = self._new_context(Kind.EXCEPTION, pe.index, code.symbol, code.code(pe),
-                                exit_.pc, code.symbol)
+        ctx = self._new_context(
+            Kind.EXCEPTION, pe.index, code.symbol, code.code(pe), exit_.pc, code.symbol
+        )
         pe.stack.append(ctx)
 
     def _take_irq(self, pe: PE, intid: int) -> None:

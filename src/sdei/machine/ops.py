@@ -70,8 +70,11 @@ class _Call(Op):
         return f"{type(self).__name__}({self.function:#x}, {', '.join(map(hex, self.args))})"
 
     def __eq__(self, other: object) -> bool:
-        return (type(other) is type(self) and isinstance(other, _Call)
-                and (other.function, other.args) == (self.function, self.args))
+        return (
+            type(other) is type(self)
+            and isinstance(other, _Call)
+            and (other.function, other.args) == (self.function, self.args)
+        )
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.function, self.args))

@@ -21,8 +21,10 @@ GHES_SPI_BASE = 210  # secure SPIs for GHES sources the reference platform does 
 def bundled_dts() -> Path:
     """The bundled 4-CPU board's device-tree source (examples/dt/sdei-4cpu.dts)."""
     here = Path(__file__).resolve()
-    for candidate in (here.parent.parent / "data" / "sdei-4cpu.dts",
-                      here.parents[3] / "examples" / "dt" / "sdei-4cpu.dts"):
+    for candidate in (
+        here.parent.parent / "data" / "sdei-4cpu.dts",
+        here.parents[3] / "examples" / "dt" / "sdei-4cpu.dts",
+    ):
         if candidate.is_file():
             return candidate
     raise FileNotFoundError("the bundled sdei-4cpu.dts is missing from this installation")
@@ -51,8 +53,14 @@ def platform_for(discovery: Discovery, *, profile: str = "spec") -> Platform:
         assert source.event is not None
         if source.event not in known:
             known.add(source.event)
-            extra.append(EventDesc(source.event, shared=True, interrupt=GHES_SPI_BASE + n,
-                                   name=f"GHES source {source.source_id}"))
+            extra.append(
+                EventDesc(
+                    source.event,
+                    shared=True,
+                    interrupt=GHES_SPI_BASE + n,
+                    name=f"GHES source {source.source_id}",
+                )
+            )
     return replace(reference, mpidrs=mpidrs, events=reference.events + tuple(extra))
 
 
@@ -64,18 +72,28 @@ class BootedBoard:
     discovery: Discovery
 
 
-def boot_board(discovery: Discovery, *, era: str = "latest", profile: str = "spec",
-               after_boot: Callable[[Linux, PE], Gen] | None = None, seed: int | None = None,
-               max_steps: int = 200_000,
-               prepare: Callable[[Machine], None] | None = None) -> BootedBoard:
+def boot_board(
+    discovery: Discovery,
+    *,
+    era: str = "latest",
+    profile: str = "spec",
+    after_boot: Callable[[Linux, PE], Gen] | None = None,
+    seed: int | None = None,
+    max_steps: int = 200_000,
+    prepare: Callable[[Machine], None] | None = None,
+) -> BootedBoard:
     """Boot Linux on CPU0 of the described machine and run to quiescence. `prepare` sees the
     machine before its first step (to attach observers)."""
     platform = platform_for(discovery, profile=profile)
     conduit = discovery.conduit or "smc"
     machine = Machine(MachineConfig(platform, conduit=conduit, powered_on=(0,)))
     ghes = tuple(s.event for s in discovery.ghes if s.event is not None)
-    config = BootConfig(era=era, conduit=discovery.conduit,
-                        psci_conduit=discovery.psci_conduit or conduit, ghes_events=ghes)
+    config = BootConfig(
+        era=era,
+        conduit=discovery.conduit,
+        psci_conduit=discovery.psci_conduit or conduit,
+        ghes_events=ghes,
+    )
     linux = Linux(machine, config, after_boot=after_boot)
     invariants.install(machine, linux)
     machine.shared["linux"] = linux

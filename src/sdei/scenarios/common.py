@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sdei.firmware import Platform
 from sdei.kernel import BootConfig, Linux, invariants
 from sdei.kernel.core import Gen
-from sdei.machine import Machine, MachineConfig, PE
+from sdei.machine import PE, Machine, MachineConfig
 
 SHARED_RAS = 0x4000_0010  # reference platform: shared normal event on SPI 200
 SHARED_RAS_SPI = 200
@@ -30,16 +30,29 @@ class Booted:
         self.machine.spawn(cpu, code, name=name)
 
 
-def boot(*, era: str, profile: str = "spec", cpus: int = 2, online: tuple[int, ...] | None = None,
-         client_el: int = 1, rt: bool = False, vhe: bool = False, probe: bool = True,
-         setup: Callable[[Linux, PE], Gen] | None = None, max_steps: int = 20_000) -> Booted:
+def boot(
+    *,
+    era: str,
+    profile: str = "spec",
+    cpus: int = 2,
+    online: tuple[int, ...] | None = None,
+    client_el: int = 1,
+    rt: bool = False,
+    vhe: bool = False,
+    probe: bool = True,
+    setup: Callable[[Linux, PE], Gen] | None = None,
+    max_steps: int = 20_000,
+) -> Booted:
     """Boot Linux on CPU0 of a `cpus`-PE reference machine, bring up `online` (default all),
     run `setup` on CPU0, and stop at quiescence with the set-up's choices forgotten."""
     platform = Platform.reference(cpus, profile=profile, client_el=client_el)
     machine = Machine(MachineConfig(platform, powered_on=(0,)))
     secondaries = tuple(c for c in (online or range(cpus)) if c != 0)
-    linux = Linux(machine, BootConfig(era=era, rt=rt, vhe=vhe, probe=probe,
-                                      secondaries=secondaries), after_boot=setup)
+    linux = Linux(
+        machine,
+        BootConfig(era=era, rt=rt, vhe=vhe, probe=probe, secondaries=secondaries),
+        after_boot=setup,
+    )
     invariants.install(machine, linux)
     machine.shared["linux"] = linux
     machine.spawn(0, linux.start_kernel, name="boot")

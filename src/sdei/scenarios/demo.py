@@ -95,8 +95,7 @@ class Demo:
         yield from self._raise(linux, pe, SOFTWARE_EVENT, 3)
         yield from self._raise(linux, pe, SHARED_RAS)
         yield from self._raise(linux, pe, SOFTWARE_EVENT, 1)
-        yield from self._phase(f"hibernate; restore through a boot kernel at "
-                               f"{BOOT_KERNEL_BASE:#x}")
+        yield from self._phase(f"hibernate; restore through a boot kernel at {BOOT_KERNEL_BASE:#x}")
         yield from linux.hibernate(pe, boot_kernel_base=BOOT_KERNEL_BASE, then=self.after_restore)
 
     def after_restore(self, linux: Linux, pe: PE) -> Gen:
@@ -119,6 +118,10 @@ def run_demo(seed: int = 1) -> DemoResult:
     with tempfile.TemporaryDirectory() as workdir:
         discovery = discover_bundled(Path(workdir))
     recorders: list[Recorder] = []
-    board = boot_board(discovery, after_boot=demo.after_boot, seed=seed,
-                       prepare=lambda machine: recorders.append(Recorder(machine)))
+    board = boot_board(
+        discovery,
+        after_boot=demo.after_boot,
+        seed=seed,
+        prepare=lambda machine: recorders.append(Recorder(machine)),
+    )
     return DemoResult(board, recorders[0], demo.stats)

@@ -31,7 +31,7 @@ class Record:
 def function_name(function: int) -> str:
     for enum in (Function, Psci):
         try:
-            return enum(function).name  # type: ignore[no-any-return]
+            return str(enum(function).name)
         except ValueError:
             continue
     return f"{function:#x}"
@@ -66,20 +66,36 @@ class Recorder(Observer):
     def _depth(self, pe: int) -> int:
         return len(self.machine.pes[pe].stack)
 
-    def _add(self, step: int, pe: int, kind: str, text: str, context: str = "",
-             data: Any = None, depth: int | None = None) -> None:
-        self.records.append(Record(step, pe, self._depth(pe) if depth is None else depth, kind,
-                                   text, context, data))
+    def _add(
+        self,
+        step: int,
+        pe: int,
+        kind: str,
+        text: str,
+        context: str = "",
+        data: Any = None,
+        depth: int | None = None,
+    ) -> None:
+        self.records.append(
+            Record(step, pe, self._depth(pe) if depth is None else depth, kind, text, context, data)
+        )
 
-    def firmware_call(self, step: int, pe: int, conduit: str, function: int,
-                      args: tuple[int, ...], result: int) -> None:
+    def firmware_call(
+        self, step: int, pe: int, conduit: str, function: int, args: tuple[int, ...], result: int
+    ) -> None:
         shown = ", ".join(number_text(a) for a in args)
         name = short_name(function)
         top = self.machine.pes[pe].top
         if function in (Function.EVENT_COMPLETE, Function.EVENT_COMPLETE_AND_RESUME) and not result:
             return  # the completion record says it
-        self._add(step, pe, "call", f"{name}({shown}) = {result_text(result)}",
-                  top.name if top else "", (function, args, result))
+        self._add(
+            step,
+            pe,
+            "call",
+            f"{name}({shown}) = {result_text(result)}",
+            top.name if top else "",
+            (function, args, result),
+        )
 
     def deliver(self, step: int, pe: int, entry: Entry, context: Context) -> None:
         cls = " critical" if entry.critical else ""
@@ -135,5 +151,12 @@ class Recorder(Observer):
         depth = self._depth(pe)
         if context.kind is not Kind.THREAD and context.done:
             depth += 1
-        self._add(step, pe, "lock" if kind in (Acquire, Release) else "step", text,
-                  context.name, None, depth)
+        self._add(
+            step,
+            pe,
+            "lock" if kind in (Acquire, Release) else "step",
+            text,
+            context.name,
+            None,
+            depth,
+        )

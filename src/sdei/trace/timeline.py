@@ -32,8 +32,14 @@ def _cell(records: Sequence[Record]) -> Text:
     return text
 
 
-def timeline(records: Sequence[Record], pes: int, *, title: str | None = None,
-             kinds: frozenset[str] | None = None, last: int | None = None) -> Table:
+def timeline(
+    records: Sequence[Record],
+    pes: int,
+    *,
+    title: str | None = None,
+    kinds: frozenset[str] | None = None,
+    last: int | None = None,
+) -> Table:
     """A rich Table of the run. `kinds` filters record kinds; `last` keeps the final N rows."""
     table = Table(title=title, show_lines=False, expand=False, pad_edge=False)
     table.add_column("step", justify="right", style="dim", no_wrap=True)

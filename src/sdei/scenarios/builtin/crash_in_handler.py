@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from sdei.kernel import Linux
-from sdei.machine import PE, AssertInterrupt, Machine
 from sdei.kernel.core import Gen
+from sdei.machine import PE, AssertInterrupt, Machine
 from sdei.scenarios.api import Options, Scenario
 from sdei.scenarios.common import SHARED_RAS, SHARED_RAS_SPI, boot
 
@@ -29,8 +29,7 @@ def build(options: Options) -> Machine:
         yield from linux.driver.register(pe, SHARED_RAS, fatal_error)
         yield from linux.driver.enable(pe, SHARED_RAS)
 
-    booted = boot(era=options.era, profile=options.profile, cpus=options.cpus or 2,
-                  setup=setup)
+    booted = boot(era=options.era, profile=options.profile, cpus=options.cpus or 2, setup=setup)
 
     def device(pe: PE) -> Gen:
         yield AssertInterrupt(SHARED_RAS_SPI)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from sdei.kernel import Counter, Linux
 from sdei.kernel.core import Gen
-from sdei.machine import PE
+from sdei.machine import PE, Machine
 from sdei.scenarios.api import Options, Scenario
 from sdei.scenarios.common import SOFTWARE_EVENT, boot
-from sdei.machine import Machine
 
 
 def build(options: Options) -> Machine:
@@ -24,8 +23,9 @@ def build(options: Options) -> Machine:
         yield from linux.driver.register(pe, SOFTWARE_EVENT, counter)
         yield from linux.driver.enable(pe, SOFTWARE_EVENT)
 
-    booted = boot(era=options.era, profile=options.profile, cpus=options.cpus or 3,
-                  online=(0, 1), setup=setup)
+    booted = boot(
+        era=options.era, profile=options.profile, cpus=options.cpus or 3, online=(0, 1), setup=setup
+    )
     linux = booted.linux
     booted.spawn(0, lambda pe: linux.hibernate(pe), "hibernate")
     if "hotplug" not in options.disabled_actions:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sdei.abi import PSTATE_DAIF, Function, mode_for
 from sdei.kernel import Linux, noop_callback
-from sdei.machine import PE, Local, Machine, RaiseEvent, Smc
 from sdei.kernel.core import Gen
+from sdei.machine import PE, Local, Machine, RaiseEvent, Smc
 from sdei.scenarios.api import Options, Scenario
 from sdei.scenarios.common import PRIVATE_CRITICAL, SOFTWARE_EVENT, boot
 
@@ -23,8 +23,14 @@ def build(options: Options) -> Machine:
             yield from linux.driver.register(pe, event, noop_callback)
             yield from linux.driver.enable(pe, event)
 
-    booted = boot(era=options.era, profile=options.profile, cpus=options.cpus or 2,
-                  client_el=2, vhe=True, setup=setup)
+    booted = boot(
+        era=options.era,
+        profile=options.profile,
+        cpus=options.cpus or 2,
+        client_el=2,
+        vhe=True,
+        setup=setup,
+    )
     machine = booted.machine
 
     def vcpu_run(pe: PE) -> Gen:

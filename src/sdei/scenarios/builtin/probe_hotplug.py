@@ -7,15 +7,16 @@ with calls under the hotplug lock.
 
 from __future__ import annotations
 
-from sdei.machine import PE, Machine
 from sdei.kernel.core import Gen
+from sdei.machine import PE, Machine
 from sdei.scenarios.api import Options, Scenario
 from sdei.scenarios.common import boot
 
 
 def build(options: Options) -> Machine:
-    booted = boot(era=options.era, profile=options.profile, cpus=options.cpus or 3,
-                  online=(0, 1), probe=False)
+    booted = boot(
+        era=options.era, profile=options.profile, cpus=options.cpus or 3, online=(0, 1), probe=False
+    )
     linux = booted.linux
 
     def probe(pe: PE) -> Gen:

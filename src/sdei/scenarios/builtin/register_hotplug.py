@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from sdei.abi import Function
 from sdei.kernel import Counter
-from sdei.machine import PE, FirmwareFault, Machine
 from sdei.kernel.core import Gen
+from sdei.machine import PE, FirmwareFault, Machine
 from sdei.scenarios.api import Options, Scenario
 from sdei.scenarios.common import SOFTWARE_EVENT, boot
 
 
 def build(options: Options) -> Machine:
-    booted = boot(era=options.era, profile=options.profile, cpus=options.cpus or 3,
-                  online=(0, 1))
+    booted = boot(era=options.era, profile=options.profile, cpus=options.cpus or 3, online=(0, 1))
     linux, machine = booted.linux, booted.machine
     counter = Counter()
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sdei.abi import Function
 from sdei.kernel import Counter, Linux
-from sdei.machine import PE, FirmwareFault, Machine
 from sdei.kernel.core import Gen
+from sdei.machine import PE, FirmwareFault, Machine
 from sdei.scenarios.api import Options, Scenario
 from sdei.scenarios.common import SHARED_RAS, boot
 
@@ -22,8 +22,7 @@ def build(options: Options) -> Machine:
         yield from linux.driver.register(pe, SHARED_RAS, counter)
         yield from linux.driver.enable(pe, SHARED_RAS)
 
-    booted = boot(era=options.era, profile=options.profile, cpus=options.cpus or 2,
-                  setup=setup)
+    booted = boot(era=options.era, profile=options.profile, cpus=options.cpus or 2, setup=setup)
     linux, machine = booted.linux, booted.machine
     machine.inject(FirmwareFault(Function.EVENT_REGISTER, -10, event=SHARED_RAS, always=True))
     booted.spawn(0, lambda pe: linux.hibernate(pe), "hibernate")
