@@ -19,6 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 import bench_dispatcher
+import bench_engine
+import bench_explore
 from benchlib import Row
 from sdei import __version__
 
@@ -27,6 +29,8 @@ HERE = Path(__file__).resolve().parent
 # Every benchmark module's `run(duration, runs)`. A new module is one line here.
 SUITES: dict[str, Callable[[float, int], list[Row]]] = {
     "dispatcher": bench_dispatcher.run,
+    "engine": bench_engine.run,
+    "explore": bench_explore.run,
 }
 
 

@@ -12,7 +12,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sdei.abi import FUNCTION_BASE, MASK32, PSTATE_DAIF, Function, mode_for, to_signed64
+from sdei.abi import (
+    FUNCTION_BASE,
+    MASK32,
+    PSTATE_DAIF,
+    PSTATE_I,
+    Function,
+    mode_for,
+    to_signed64,
+)
 from sdei.firmware import Dispatcher, Exit, Interrupted, Platform
 from sdei.machine.chooser import (
     Chooser,
@@ -345,48 +353,52 @@ class Machine:
 
     def _options(self) -> list[Option]:
         options: list[Option] = []
+        add = options.append
         firmware = self.firmware
         gic = self.gic
+        irqs_pending = gic.pending_count
         shared_generation = firmware.shared_generation
         pe_generation = firmware.pe_generation
         cache = self._deliverable_cache
+        enabled = self._enabled
+        on = Power.ON
         for pe in self.pes:
             i = pe.index
-            power = pe.power
-            if power is not Power.ON:
+            if pe.power is not on:
                 # A sleeping PE wakes for a pending event or interrupt, or its timer: the
                 # chooser decides when (a suspended context always gets woken eventually).
-                if power is not Power.OFF and (
+                if pe.power is not Power.OFF and (
                     pe.suspended is not None or firmware.wakes(i) or gic.pending_for(i, pe.mpidr)
                 ):
-                    options.append(("wake", i, 0))
+                    add(("wake", i, 0))
                 continue
             cached = cache[i]
             if cached[0] != shared_generation or cached[1] != pe_generation[i]:
                 cached = cache[i] = (shared_generation, pe_generation[i], firmware.deliverable(i))
             for event in cached[2]:
-                options.append(("sdei", i, event))
+                add(("sdei", i, event))
+            stack = pe.stack
             if pe.parked:  # nothing but an NMI-like SDEI handler runs on a parked PE
-                if pe.stack and self._enabled(pe.stack[-1]):
-                    options.append(("run", i, pe.stack[-1].ident))
+                if stack and enabled(stack[-1]):
+                    add(("run", i, stack[-1].ident))
                 continue
-            if gic.pending_count and not pe.irqs_masked and not firmware.handler_running(i):
+            if irqs_pending and not pe.pstate & PSTATE_I and not firmware.handler_running(i):
                 irqs = gic.deliverable(i, pe.mpidr)
                 if irqs:
-                    options.append(("irq", i, irqs[0]))
-            if pe.stack:
-                top = pe.stack[-1]
-                if self._enabled(top):
-                    options.append(("run", i, top.ident))
+                    add(("irq", i, irqs[0]))
+            if stack:
+                top = stack[-1]
+                if not top.pending.blocking or enabled(top):
+                    add(("run", i, top.ident))
                 continue
             current = pe.current
             if current is not None and not current.preemptible and not current.done:
-                if self._enabled(current):
-                    options.append(("run", i, current.ident))
+                if not current.pending.blocking or enabled(current):
+                    add(("run", i, current.ident))
                 continue
             for thread in pe.threads:
-                if self._enabled(thread):
-                    options.append(("run", i, thread.ident))
+                if not thread.pending.blocking or enabled(thread):
+                    add(("run", i, thread.ident))
         return options
 
     def _enabled(self, ctx: Context) -> bool:
