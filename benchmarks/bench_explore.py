@@ -147,7 +147,12 @@ def builtin_rows(budget: float = 120.0) -> list[Row]:
                 report = explore(
                     scenario.name, era=era, strategy="dfs", reduction=reduction, budget=budget
                 )
-                verdict = "complete" if report.complete else f"cut ({report.cut})"
+                if report.found:
+                    verdict = "VIOLATION (a fixed era should have none)"
+                elif report.complete:
+                    verdict = "complete"
+                else:
+                    verdict = f"cut ({report.cut})"
                 rows.append(
                     Row(
                         f"dfs {scenario.name} ({era}) [{reduction}]",

@@ -94,6 +94,7 @@ class FirmwareFault:
     event: int | None = None
     times: int = 1
     always: bool = False
+    pe: int | None = None  # only calls made on this PE
 
 
 @dataclass(frozen=True)
@@ -244,8 +245,12 @@ class Machine:
         self.setup_steps = self.step_count
 
     def options(self) -> list[Option]:
-        """What could happen next (the chooser's options for the next step)."""
-        return self._options()
+        """What could happen next (the chooser's options for the next step). Empty when the
+        machine is stuck in a deadlock the next step would report."""
+        try:
+            return self._options()
+        except _Stop:
+            return []
 
     def footprint(self, option: Option) -> Footprint:
         """The shared things a step touches: its operation's footprint plus its PE (steps on one
@@ -628,7 +633,7 @@ class Machine:
     def _sdei(self, pe: PE, ctx: Context | None, fid: int, args: tuple[int, ...]) -> Any:
         self.last_injected = False
         if self.faults:
-            injected = self._injected_fault(fid, args)
+            injected = self._injected_fault(pe.index, fid, args)
             if injected is not None:
                 self.last_injected = True
                 return injected
@@ -643,9 +648,11 @@ class Machine:
             self.registered_symbols[args[1]] = found.symbol if found else "?"
         return to_signed64(result)
 
-    def _injected_fault(self, fid: int, args: tuple[int, ...]) -> int | None:
+    def _injected_fault(self, pe: int, fid: int, args: tuple[int, ...]) -> int | None:
         for n, fault in enumerate(self.faults):
             if fault.function != fid or self._fault_budget[n] <= 0:
+                continue
+            if fault.pe is not None and fault.pe != pe:
                 continue
             if fault.event is not None and (not args or args[0] != fault.event):
                 continue
