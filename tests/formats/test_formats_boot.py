@@ -63,8 +63,9 @@ def test_boot_from_acpi_registers_the_ghes_sources(acpi_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["bad-no-method", "bad-method"])
-def test_boot_refuses_an_unusable_dtb_in_one_line(name: str, compile_dts: object,
-                                                   tmp_path: Path) -> None:
+def test_boot_refuses_an_unusable_dtb_in_one_line(
+    name: str, compile_dts: object, tmp_path: Path
+) -> None:
     source = Path(__file__).parents[2] / "examples" / "dt" / f"{name}.dts"
     dtb = compile_dts(source)  # type: ignore[operator]
     code, out = invoke("boot", str(dtb))
@@ -93,7 +94,11 @@ def test_the_bundled_board_compiles_the_same_with_fdt_and_dtc(
     ours = discover_dtb(compile_dts(bundled_dts(), tmp_path / "fdt.dtb"))
     theirs = discover_dtb(example_dtbs["sdei-4cpu"])
     assert (ours.cpus, ours.conduit, ours.psci_conduit, ours.gic_version) == (
-        theirs.cpus, theirs.conduit, theirs.psci_conduit, theirs.gic_version)
+        theirs.cpus,
+        theirs.conduit,
+        theirs.psci_conduit,
+        theirs.gic_version,
+    )
 
 
 def test_demo_handles_every_event_it_raises() -> None:
