@@ -189,14 +189,7 @@ class Driver:
     def _unregister_event(self, pe: PE, event: Event) -> Gen:
         if self.era.helpers_take_list_lock:
             yield from self._locked_flags(pe, event, reregister=False, reenable=False)
-        if event.shared:
-            err, _ = yield from self.call(pe, Function.EVENT_UNREGISTER, event.number)
-            return err
-        return (
-            yield from self.k.cross_call(
-                pe, self._simple_local(Function.EVENT_UNREGISTER, event), "unregister"
-            )
-        )
+        return (yield from self._everywhere(pe, event, Function.EVENT_UNREGISTER, "unregister"))
 
     # ------------------------------------------------------------ the public API (§2.5-2.9)
 
@@ -230,63 +223,60 @@ class Driver:
         yield from k.mutex_unlock(pe, k.events_mutex)
         return err
 
-    def enable(self, pe: PE, number: int) -> Gen:
-        k = self.k
-        yield from k.mutex_lock(pe, k.events_mutex)
-        event = self.events.get(number)
-        if event is None:
-            yield from k.mutex_unlock(pe, k.events_mutex)
-            return ENOENT
-        hotplug_locked = not self.era.flags_before_call
-        if hotplug_locked:
-            yield from k.cpus_read_lock(pe)
-        if self.era.flags_before_call:
-            yield from self._locked_flags(pe, event, reenable=True)
-        if event.shared:
-            err, _ = yield from self.call(pe, Function.EVENT_ENABLE, number)
-        else:
-            err = yield from k.cross_call(
-                pe, self._simple_local(Function.EVENT_ENABLE, event), "enable"
-            )
-        if not err and not self.era.flags_before_call:
-            yield from self._locked_flags(pe, event, reenable=True)
-        if hotplug_locked:
-            yield from k.cpus_read_unlock(pe)
-        yield from k.mutex_unlock(pe, k.events_mutex)
-        return err
-
-    def disable(self, pe: PE, number: int) -> Gen:
-        k = self.k
-        yield from k.mutex_lock(pe, k.events_mutex)
-        event = self.events.get(number)
-        if event is None:
-            yield from k.mutex_unlock(pe, k.events_mutex)
-            return ENOENT
-        yield from self._locked_flags(pe, event, reenable=False)
-        if event.shared:
-            err, _ = yield from self.call(pe, Function.EVENT_DISABLE, number)
-        else:
-            err = yield from k.cross_call(
-                pe, self._simple_local(Function.EVENT_DISABLE, event), "disable"
-            )
-        yield from k.mutex_unlock(pe, k.events_mutex)
-        return err
-
-    def unregister(self, pe: PE, number: int) -> Gen:
+    def _with_event(self, pe: PE, number: int, body: Callable[[Event], Gen]) -> Gen:
+        """The API's frame: the events mutex, the lookup (-ENOENT), then `body(event)`."""
         k = self.k
         yield from k.mutex_lock(pe, k.events_mutex)
         event = self.events.get(number)
         if event is None:
             k.printk(pe.index, f"Event {number} not registered")
-            yield from k.mutex_unlock(pe, k.events_mutex)
-            return ENOENT
-        if not self.era.helpers_take_list_lock:
-            yield from self._locked_flags(pe, event, reregister=False, reenable=False)
-        err = yield from self._unregister_event(pe, event)
-        if not err:
-            yield from self._destroy(pe, event)
+            err = ENOENT
+        else:
+            err = yield from body(event)
         yield from k.mutex_unlock(pe, k.events_mutex)
         return err
+
+    def _everywhere(self, pe: PE, event: Event, function: Function, label: str) -> Gen:
+        """A shared event: one call from this CPU; a private one: a cross-call (§2.6-2.8)."""
+        if event.shared:
+            err, _ = yield from self.call(pe, function, event.number)
+            return err
+        return (yield from self.k.cross_call(pe, self._simple_local(function, event), label))
+
+    def enable(self, pe: PE, number: int) -> Gen:
+        def body(event: Event) -> Gen:
+            k = self.k
+            hotplug_locked = not self.era.flags_before_call
+            if hotplug_locked:
+                yield from k.cpus_read_lock(pe)
+            if self.era.flags_before_call:
+                yield from self._locked_flags(pe, event, reenable=True)
+            err = yield from self._everywhere(pe, event, Function.EVENT_ENABLE, "enable")
+            if not err and not self.era.flags_before_call:
+                yield from self._locked_flags(pe, event, reenable=True)
+            if hotplug_locked:
+                yield from k.cpus_read_unlock(pe)
+            return err
+
+        return (yield from self._with_event(pe, number, body))
+
+    def disable(self, pe: PE, number: int) -> Gen:
+        def body(event: Event) -> Gen:
+            yield from self._locked_flags(pe, event, reenable=False)
+            return (yield from self._everywhere(pe, event, Function.EVENT_DISABLE, "disable"))
+
+        return (yield from self._with_event(pe, number, body))
+
+    def unregister(self, pe: PE, number: int) -> Gen:
+        def body(event: Event) -> Gen:
+            if not self.era.helpers_take_list_lock:
+                yield from self._locked_flags(pe, event, reregister=False, reenable=False)
+            err = yield from self._unregister_event(pe, event)
+            if not err:
+                yield from self._destroy(pe, event)
+            return err
+
+        return (yield from self._with_event(pe, number, body))
 
     # ------------------------------------------------------------ GHES helpers (§2.10)
 
@@ -481,12 +471,7 @@ class Driver:
                 if err:
                     return err
             if event.reenable:
-                if event.shared:
-                    err, _ = yield from self.call(pe, Function.EVENT_ENABLE, event.number)
-                else:
-                    err = yield from k.cross_call(
-                        pe, self._simple_local(Function.EVENT_ENABLE, event), "enable"
-                    )
+                err = yield from self._everywhere(pe, event, Function.EVENT_ENABLE, "enable")
                 if err:
                     return err
         err = yield from k.cross_call(pe, self.unmask_local, "unmask (thaw)")

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sdei.firmware import Platform
-from sdei.kernel import BootConfig, Linux, invariants
+from sdei.kernel import BootConfig, Counter, Linux, invariants
 from sdei.kernel.core import Gen
+from sdei.kernel.driver import Callback
 from sdei.machine import PE, Machine, MachineConfig
 
 SHARED_RAS = 0x4000_0010  # reference platform: shared normal event on SPI 200
@@ -28,6 +29,18 @@ class Booted:
 
     def spawn(self, cpu: int, code: Callable[[PE], Gen], name: str) -> None:
         self.machine.spawn(cpu, code, name=name)
+
+
+def registering(*events: int, callback: Callback | None = None) -> Callable[[Linux, PE], Gen]:
+    """A set-up that registers and enables `events` with `callback` (a counter by default)."""
+    chosen: Callback = callback or Counter()
+
+    def setup(linux: Linux, pe: PE) -> Gen:
+        for event in events:
+            yield from linux.driver.register(pe, event, chosen)
+            yield from linux.driver.enable(pe, event)
+
+    return setup
 
 
 def boot(

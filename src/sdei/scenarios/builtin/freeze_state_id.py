@@ -3,21 +3,18 @@ dynamic id (v6.4 .. v6.12-rc, fixed by c83212d79be2): the hotplug core's check B
 
 from __future__ import annotations
 
-from sdei.kernel import Counter, Linux
-from sdei.kernel.core import Gen
-from sdei.machine import PE, Machine
+from sdei.machine import Machine
 from sdei.scenarios.api import Options, Scenario
-from sdei.scenarios.common import SOFTWARE_EVENT, boot
+from sdei.scenarios.common import SOFTWARE_EVENT, boot, registering
 
 
 def build(options: Options) -> Machine:
-    counter = Counter()
-
-    def setup(linux: Linux, pe: PE) -> Gen:
-        yield from linux.driver.register(pe, SOFTWARE_EVENT, counter)
-        yield from linux.driver.enable(pe, SOFTWARE_EVENT)
-
-    booted = boot(era=options.era, profile=options.profile, cpus=options.cpus or 2, setup=setup)
+    booted = boot(
+        era=options.era,
+        profile=options.profile,
+        cpus=options.cpus or 2,
+        setup=registering(SOFTWARE_EVENT),
+    )
     linux = booted.linux
     booted.spawn(0, lambda pe: linux.hibernate(pe), "hibernate")
     return booted.machine

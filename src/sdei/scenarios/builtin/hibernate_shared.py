@@ -6,21 +6,18 @@ it again: a self-deadlock at the first shared event. (v6.4 and v6.6 hit B12 firs
 
 from __future__ import annotations
 
-from sdei.kernel import Counter, Linux
-from sdei.kernel.core import Gen
-from sdei.machine import PE, Machine
+from sdei.machine import Machine
 from sdei.scenarios.api import Options, Scenario
-from sdei.scenarios.common import SHARED_RAS, boot
+from sdei.scenarios.common import SHARED_RAS, boot, registering
 
 
 def build(options: Options) -> Machine:
-    counter = Counter()
-
-    def setup(linux: Linux, pe: PE) -> Gen:
-        yield from linux.driver.register(pe, SHARED_RAS, counter)
-        yield from linux.driver.enable(pe, SHARED_RAS)
-
-    booted = boot(era=options.era, profile=options.profile, cpus=options.cpus or 2, setup=setup)
+    booted = boot(
+        era=options.era,
+        profile=options.profile,
+        cpus=options.cpus or 2,
+        setup=registering(SHARED_RAS),
+    )
     linux = booted.linux
     booted.spawn(0, lambda pe: linux.hibernate(pe), "hibernate")
     return booted.machine

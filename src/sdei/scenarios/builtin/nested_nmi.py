@@ -8,28 +8,23 @@ value; the outer exit then does not restore, and the CPU returns to the guest wi
 from __future__ import annotations
 
 from sdei.abi import PSTATE_DAIF, Function, mode_for
-from sdei.kernel import Linux, noop_callback
+from sdei.kernel import noop_callback
 from sdei.kernel.core import Gen
 from sdei.machine import PE, Local, Machine, RaiseEvent, Smc
 from sdei.scenarios.api import Options, Scenario
-from sdei.scenarios.common import PRIVATE_CRITICAL, SOFTWARE_EVENT, boot
+from sdei.scenarios.common import PRIVATE_CRITICAL, SOFTWARE_EVENT, boot, registering
 
 GUEST_TPIDR_EL1 = 0x6_0000_0000
 
 
 def build(options: Options) -> Machine:
-    def setup(linux: Linux, pe: PE) -> Gen:
-        for event in (SOFTWARE_EVENT, PRIVATE_CRITICAL):
-            yield from linux.driver.register(pe, event, noop_callback)
-            yield from linux.driver.enable(pe, event)
-
     booted = boot(
         era=options.era,
         profile=options.profile,
         cpus=options.cpus or 2,
         client_el=2,
         vhe=True,
-        setup=setup,
+        setup=registering(SOFTWARE_EVENT, PRIVATE_CRITICAL, callback=noop_callback),
     )
     machine = booted.machine
 

@@ -8,21 +8,18 @@ destroyed with the lock-held variant and the interface marked broken.
 from __future__ import annotations
 
 from sdei.abi import Function
-from sdei.kernel import Counter, Linux
-from sdei.kernel.core import Gen
-from sdei.machine import PE, FirmwareFault, Machine
+from sdei.machine import FirmwareFault, Machine
 from sdei.scenarios.api import Options, Scenario
-from sdei.scenarios.common import SHARED_RAS, boot
+from sdei.scenarios.common import SHARED_RAS, boot, registering
 
 
 def build(options: Options) -> Machine:
-    counter = Counter()
-
-    def setup(linux: Linux, pe: PE) -> Gen:
-        yield from linux.driver.register(pe, SHARED_RAS, counter)
-        yield from linux.driver.enable(pe, SHARED_RAS)
-
-    booted = boot(era=options.era, profile=options.profile, cpus=options.cpus or 2, setup=setup)
+    booted = boot(
+        era=options.era,
+        profile=options.profile,
+        cpus=options.cpus or 2,
+        setup=registering(SHARED_RAS),
+    )
     linux, machine = booted.linux, booted.machine
     machine.inject(FirmwareFault(Function.EVENT_REGISTER, -10, event=SHARED_RAS, always=True))
     booted.spawn(0, lambda pe: linux.hibernate(pe), "hibernate")
