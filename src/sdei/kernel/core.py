@@ -156,6 +156,14 @@ class Kernel:
         self.booted_el2 = vhe  # a non-VHE kernel booted at EL2 would refuse SDEI (§3.4)
         self.active: list[list[int]] = [[0, 0] for _ in range(machine.platform.pes)]
         # ^ per-CPU active normal/critical record (E6+, B13)
+        # Two SDEI stacks per CPU, normal and critical (linux-client.md §5.4): their tops, and
+        # which are in use now.
+        stack_base = 0xFFFF_8000_4000_0000
+        self.sdei_stacks = [
+            (stack_base + (2 * i + 1) * 0x4000, stack_base + (2 * i + 2) * 0x4000)
+            for i in range(machine.platform.pes)
+        ]
+        self.sdei_stack_users: dict[tuple[int, int], int] = {}  # (cpu, slot) -> event
 
     # ---------------------------------------------------------------- context and assertions
 
@@ -251,6 +259,8 @@ class Kernel:
         pe.tpidr_el1 = offset
         pe.tpidr_el2 = offset
         pe.vbar[self.el] = self.symbol("vectors")
+        for slot in (0, 1):  # a CPU coming up has nothing on its SDEI stacks
+            self.sdei_stack_users.pop((pe.index, slot), None)
         self.machine.gic.enable(IPI_SGI, pe.index)  # cross-call IPIs
 
     def symbol(self, name: str) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sdei.abi import PSTATE_I, PSTATE_NRW, CompleteStatus, Function, pstate_el
+from sdei.abi import PSTATE_I, PSTATE_NRW, PSTATE_PAN, CompleteStatus, Function, pstate_el
 from sdei.kernel.core import Gen, Kernel
 from sdei.machine import ClientFault, Kind, Local
 
@@ -77,6 +77,17 @@ def sdei_entry(k: Kernel, driver: Driver, pe: PE) -> Gen:
     slot = 1 if critical else 0
     if k.era.crash_aborts_handlers:
         k.active[pe.index][slot] = argument
+    # Switch to this CPU's normal or critical SDEI stack; nothing else may be on it (§5.4).
+    user = k.sdei_stack_users.get((pe.index, slot))
+    if user is not None:
+        kind = "critical" if critical else "normal"
+        raise ClientFault("sdei-stack", f"event {event:#x} on CPU{pe.index} needs the {kind} "
+                                        f"SDEI stack, in use by event {user:#x}")
+    k.sdei_stack_users[(pe.index, slot)] = event
+    interrupted_sp = pe.sp_elx[k.el]
+    pe.sp_elx[k.el] = k.sdei_stacks[pe.index][slot]
+    if k.era.entry_sets_pan:
+        pe.pstate |= PSTATE_PAN  # B10: force the kernel's PAN whatever firmware set
     entered = yield from nmi_enter(k, pe)
     regs: list[int] = []
     for n in range(4):
@@ -104,6 +115,8 @@ def sdei_entry(k: Kernel, driver: Driver, pe: PE) -> Gen:
     yield from nmi_exit(k, pe, entered)
     if k.era.crash_aborts_handlers:
         k.active[pe.index][slot] = 0
+    del k.sdei_stack_users[(pe.index, slot)]
+    pe.sp_elx[k.el] = interrupted_sp
     outermost = sum(1 for c in pe.stack if c.kind.is_sdei) == 1
     if outermost and pe.guest_loaded and pe.hcr_tge:
         raise ClientFault(

@@ -35,6 +35,8 @@ class Era:
     translate_all_values: bool = False
     # E1: SDEI enters NMI context only if not already in NMI; v5.8 nests unconditionally.
     nmi_enter_if_not_in_nmi: bool = True
+    # B10 (v5.11, 2376e75cc77e): the C entry sets PAN itself instead of trusting firmware's.
+    entry_sets_pan: bool = False
 
     @property
     def hotplug_section(self) -> str:
@@ -55,6 +57,7 @@ _V6_4 = replace(
     hotplug_starting=False,
     freeze_wrong_state_id=True,
     translate_all_values=True,
+    entry_sets_pan=True,
 )
 _V6_6 = replace(_V6_4, name="v6.6", crash_aborts_handlers=True)
 _V6_12 = replace(_V6_6, name="v6.12", freeze_wrong_state_id=False)

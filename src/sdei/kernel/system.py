@@ -45,6 +45,7 @@ class BootConfig:
     name: str = "linux"
     crash_kernel_base: int = 0xB000_0000
     probe: bool = True  # probe SDEI at boot (scenarios may race the probe instead)
+    booted_el2: bool | None = None  # booted at EL2; with vhe=False SDEI gives up (§3.4)
 
 
 class Linux:
@@ -67,6 +68,8 @@ class Linux:
             vhe=config.vhe,
         )
         self.k.psci_conduit = config.psci_conduit
+        if config.booted_el2 is not None:
+            self.k.booted_el2 = config.booted_el2
         self.hotplug = Hotplug(self.k)
         self.driver = Driver(self.k, self.hotplug)
         self.after_boot = after_boot
