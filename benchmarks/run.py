@@ -31,6 +31,7 @@ SUITES: dict[str, Callable[[float, int], list[Row]]] = {
     "dispatcher": bench_dispatcher.run,
     "engine": bench_engine.run,
     "explore": bench_explore.run,
+    "explore-builtin": bench_explore.run_builtin,
 }
 
 
