@@ -694,8 +694,8 @@ class Dispatcher:
     def wakes(self, pe: int) -> bool:
         """Would a pending event wake `pe` from a low-power state? Any enabled event pending
         for it does, masked or not (DEN0054C 6.5.2.2)."""
-        if not self._pending_count:
-            return False
+        if not self._pending_count or not self._online[pe]:
+            return False  # nothing may power a core back on (DEN0054C 6.5.2.1)
         mpidr = self._mpidrs[pe]
         for ev in self._pending_events:
             i = pe if ev.private else 0
