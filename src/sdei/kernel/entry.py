@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sdei.abi import PSTATE_I, PSTATE_NRW, PSTATE_PAN, CompleteStatus, Function, pstate_el
 from sdei.kernel.core import Gen, Kernel
-from sdei.machine import ClientFault, Kind, Local
+from sdei.machine import ClientFault, Local
 
 if TYPE_CHECKING:
     from sdei.kernel.driver import Driver, Record
@@ -81,8 +81,11 @@ def sdei_entry(k: Kernel, driver: Driver, pe: PE) -> Gen:
     user = k.sdei_stack_users.get((pe.index, slot))
     if user is not None:
         kind = "critical" if critical else "normal"
-        raise ClientFault("sdei-stack", f"event {event:#x} on CPU{pe.index} needs the {kind} "
-                                        f"SDEI stack, in use by event {user:#x}")
+        raise ClientFault(
+            "sdei-stack",
+            f"event {event:#x} on CPU{pe.index} needs the {kind} "
+            f"SDEI stack, in use by event {user:#x}",
+        )
     k.sdei_stack_users[(pe.index, slot)] = event
     interrupted_sp = pe.sp_elx[k.el]
     pe.sp_elx[k.el] = k.sdei_stacks[pe.index][slot]
@@ -138,7 +141,3 @@ def irq_vector(k: Kernel, pe: PE) -> Gen:
 def unexpected_vector(k: Kernel, pe: PE) -> Gen:
     raise ClientFault("kernel-assertion", f"unexpected exception vector entered on CPU{pe.index}")
     yield Local()  # pragma: no cover - makes this a generator
-
-
-def in_sdei_handler(pe: PE) -> bool:
-    return any(c.kind is Kind.SDEI or c.kind is Kind.SDEI_CRITICAL for c in pe.stack)

@@ -14,7 +14,7 @@ from sdei.kernel.driver import Callback, Driver
 from sdei.kernel.entry import irq_vector, sdei_entry, unexpected_vector
 from sdei.kernel.eras import era
 from sdei.kernel.hotplug import Hotplug
-from sdei.machine import Access, Image, Jump, Local, Machine, Note, Park, RaiseEvent
+from sdei.machine import Access, AssertInterrupt, Image, Jump, Local, Machine, Note, Park
 from sdei.machine.codemap import Loaded
 from sdei.machine.psci import POWER_STATE_TYPE_POWERDOWN, Psci
 
@@ -382,10 +382,6 @@ class Linux:
         yield Jump(crash.symbol("start_kernel"))
         return 0
 
-    def raise_firmware_event(self, pe: PE, event: int, target: int = 0) -> Gen:
-        taken = yield RaiseEvent(event, target)
-        return taken
-
 
 CRASH_KERNEL_IRQ = 100  # an SPI the crash kernel's device uses
 
@@ -405,8 +401,6 @@ def crash_kernel_checks_interrupts(linux: Linux, pe: PE) -> Gen:
     machine.gic.enable(CRASH_KERNEL_IRQ, route=pe.mpidr)
     pe.unmask_irqs()
     linux.notes["crash_irq"] = seen
-    from sdei.machine import AssertInterrupt
-
     yield AssertInterrupt(CRASH_KERNEL_IRQ, pe.index)
     for _ in range(3):
         yield Local("crash kernel: running")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sdei.abi import SPI_FIRST, is_ppi, is_spi
+from sdei.abi import SPI_FIRST, is_spi
 
 LOWEST_PRIORITY = 0xFF
 SDEI_NORMAL_PRIORITY, SDEI_CRITICAL_PRIORITY = 0x70, 0x60  # Arm platforms (TF-A arm_def.h)
@@ -129,6 +129,3 @@ class Gic:
 
     def end_of_interrupt(self, intid: int, pe: int) -> None:
         self.line(intid, pe).active = False
-
-    def is_private(self, intid: int) -> bool:
-        return intid < SPI_FIRST or is_ppi(intid)
