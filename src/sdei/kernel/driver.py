@@ -223,13 +223,17 @@ class Driver:
         yield from k.mutex_unlock(pe, k.events_mutex)
         return err
 
-    def _with_event(self, pe: PE, number: int, body: Callable[[Event], Gen]) -> Gen:
-        """The API's frame: the events mutex, the lookup (-ENOENT), then `body(event)`."""
+    def _with_event(
+        self, pe: PE, number: int, body: Callable[[Event], Gen], *, warn: bool = False
+    ) -> Gen:
+        """The API's frame: the events mutex, the lookup (-ENOENT; only unregister warns,
+        §2.8), then `body(event)`."""
         k = self.k
         yield from k.mutex_lock(pe, k.events_mutex)
         event = self.events.get(number)
         if event is None:
-            k.printk(pe.index, f"Event {number} not registered")
+            if warn:
+                k.printk(pe.index, f"Event {number} not registered")
             err = ENOENT
         else:
             err = yield from body(event)
@@ -276,7 +280,7 @@ class Driver:
                 yield from self._destroy(pe, event)
             return err
 
-        return (yield from self._with_event(pe, number, body))
+        return (yield from self._with_event(pe, number, body, warn=True))
 
     # ------------------------------------------------------------ GHES helpers (§2.10)
 
