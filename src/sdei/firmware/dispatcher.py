@@ -30,7 +30,7 @@ from sdei.abi import (
 )
 from sdei.firmware.platform import EventDesc, Platform
 from sdei.firmware.ports import FirmwareInterrupts, InterruptPort
-from sdei.firmware.profile import rules_for
+from sdei.firmware.profile import Rules, rules_for
 from sdei.firmware.states import INVALID, SAME, TRANSITIONS, Action
 
 _REGISTERED, _ENABLED, _RUNNING = 1, 2, 4
@@ -239,6 +239,11 @@ class Dispatcher:
             return NOT_SUPPORTED
         self.pe_generation[pe] += 1
         return handler(pe, *args[:5])
+
+    @property
+    def rules(self) -> Rules:
+        """The profile's behaviour switches this dispatcher follows."""
+        return self._rules
 
     def pop_exit(self, pe: int) -> Exit | None:
         """The context a successful COMPLETE / COMPLETE_AND_RESUME on `pe` hands back."""

@@ -130,6 +130,7 @@ class Kernel:
         base: int,
         rt: bool = False,
         vhe: bool = False,
+        booted_el2: bool | None = None,
     ) -> None:
         self.machine = machine
         self.era = era
@@ -153,7 +154,8 @@ class Kernel:
         self.live = True  # this image's memory exists (false once replaced or overwritten)
         self.stats: dict[str, Any] = {"handled": []}
         self.psci_conduit = "smc"
-        self.booted_el2 = vhe  # a non-VHE kernel booted at EL2 would refuse SDEI (§3.4)
+        # Booted at EL2 (a VHE host always is); a non-VHE kernel booted there refuses SDEI (§3.4).
+        self.booted_el2 = vhe if booted_el2 is None else booted_el2
         self.active: list[list[int]] = [[0, 0] for _ in range(machine.platform.pes)]
         # ^ per-CPU active normal/critical record (E6+, B13)
         # Two SDEI stacks per CPU, normal and critical (linux-client.md §5.4): their tops, and

@@ -66,10 +66,9 @@ class Linux:
             base=config.base,
             rt=config.rt,
             vhe=config.vhe,
+            booted_el2=config.booted_el2,
         )
         self.k.psci_conduit = config.psci_conduit
-        if config.booted_el2 is not None:
-            self.k.booted_el2 = config.booted_el2
         self.hotplug = Hotplug(self.k)
         self.driver = Driver(self.k, self.hotplug)
         self.after_boot = after_boot
@@ -255,9 +254,7 @@ class Linux:
         self.machine.unload(self.loaded)
         boot = Linux(
             self.machine,
-            replace(
-                self.config, base=boot_kernel_base, name="boot", ghes_events=self.config.ghes_events
-            ),
+            replace(self.config, base=boot_kernel_base, name="boot"),
             after_boot=lambda linux, cpu: linux.load_hibernation_image(cpu, self),
         )
         self.successor = boot

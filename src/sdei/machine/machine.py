@@ -176,7 +176,7 @@ class Machine:
         # Explicit events dispatch at once where the profile has no pending state for them.
         self._synchronous_events = (
             frozenset(e.number for e in platform.events if e.interrupt is None and e.number != 0)
-            if not self.firmware._rules.explicit_events_pend
+            if not self.firmware.rules.explicit_events_pend
             else frozenset()
         )
         self.last_injected = False  # the current firmware_call hook reports an injected fault
