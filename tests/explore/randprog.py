@@ -14,6 +14,13 @@ from sdei.machine.pe import PE
 from sdei.scenarios.api import Options, Scenario
 
 Program = list[tuple[Any, ...]]
+FIRMWARE = {
+    "mask": Function.PE_MASK,
+    "unmask": Function.PE_UNMASK,
+    "status": Function.EVENT_STATUS,
+    "disable": Function.EVENT_DISABLE,
+    "enable": Function.EVENT_ENABLE,
+}
 
 
 def random_program(rng: random.Random) -> list[Program]:
@@ -28,10 +35,12 @@ def random_program(rng: random.Random) -> list[Program]:
                 ops.append(("read", var))
             elif kind < 0.7:
                 ops.append(("write", var))
-            elif kind < 0.85:
+            elif kind < 0.8:
                 ops.append(("locked", rng.choice(("L1", "L2")), var))
-            else:
-                ops.append(("signal",))
+            elif kind < 0.88:
+                ops.append(("signal", rng.randrange(cpus)))
+            else:  # the calling PE's own firmware state: private, commutes across PEs
+                ops.append((rng.choice(("mask", "unmask", "status", "disable", "enable")),))
         threads.append(ops)
     handler: Program = [rng.choice((("read", "x"), ("write", "y"), ("locked", "L1", "x")))]
     threads.append(handler)
@@ -63,7 +72,11 @@ def build_program(program: list[Program]) -> Scenario:
                     machine.shared[op[2]] = (machine.shared[op[2]] * 7 + tag) % 97
                     yield Release(locks[op[1]])
                 elif op[0] == "signal":
-                    yield Smc(Function.EVENT_SIGNAL, EVENT_SIGNALED, machine.pes[0].mpidr)
+                    target = machine.pes[min(op[1], pes - 1)].mpidr
+                    yield Smc(Function.EVENT_SIGNAL, EVENT_SIGNALED, target)
+                elif op[0] in FIRMWARE:
+                    result = yield Smc(FIRMWARE[op[0]], EVENT_SIGNALED)
+                    reg = reg * 3 + int(result) % 7
             machine.shared[f"r{tag}"] = reg
 
         def handler(pe: PE) -> Code:
@@ -74,9 +87,10 @@ def build_program(program: list[Program]) -> Scenario:
         image.add("handler", 0x100, handler)
         machine.load(image, 0x8000_0000)
         entry = machine.code.address_of("kernel", "handler")
-        machine.firmware_call(0, Function.EVENT_REGISTER, EVENT_SIGNALED, entry, 0, 0, 0)
-        machine.firmware_call(0, Function.EVENT_ENABLE, EVENT_SIGNALED)
-        machine.firmware_call(0, Function.PE_UNMASK)
+        for pe in range(pes):  # event 0 is private: registered and enabled on every PE
+            machine.firmware_call(pe, Function.EVENT_REGISTER, EVENT_SIGNALED, entry, 0, 0, 0)
+            machine.firmware_call(pe, Function.EVENT_ENABLE, EVENT_SIGNALED)
+            machine.firmware_call(pe, Function.PE_UNMASK)
         for cpu, ops in enumerate(threads):
             machine.spawn(cpu % pes, run_ops, ops, cpu + 1, name=f"t{cpu}")
         machine.end_setup()

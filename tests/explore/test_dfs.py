@@ -79,7 +79,11 @@ def _outcomes(target: Target, reduction: str) -> tuple[set[object], int] | None:
         if execution.violation is not None:
             seen.add(execution.violation.invariant)  # where a run stops is not canonical
         else:
-            seen.add(tuple(sorted(machine.shared.items())))
+            firmware = tuple(
+                (machine.firmware.is_masked(pe), machine.firmware.call(pe, 0xC400_0028, 0))
+                for pe in range(len(machine.pes))
+            )  # every PE's mask and EVENT_STATUS of event 0
+            seen.add((tuple(sorted(machine.shared.items())), firmware))
 
     result = DfsSearch(target, reduction=reduction).run(Budget(30, 250), visit=visit)
     return (seen, result.executions) if result.complete else None

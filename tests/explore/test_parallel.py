@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from sdei.explore import explore
+from sdei.explore.budget import Budget
 from sdei.explore.parallel import Pool, Task, TaskResult
 from sdei.explore.target import Target, stable_seed
 
@@ -60,12 +61,12 @@ def test_a_dying_worker_loses_nothing(tmp_path: Path) -> None:
     pool = Pool(2)
     results: list[TaskResult] = []
     try:
-        results = list(pool.run(tasks, lambda _: [], lambda: False))
+        results = list(pool.run(tasks, lambda _: [], lambda: False, Budget(60, None)))
     finally:
         pool.close()
     assert marker.exists() and pool.restarts >= 1
     assert sorted(r.task.start for r in results) == [0, 1]
-    assert all(r.result.found is not None for r in results)
+    assert all(r.result is not None and r.result.found is not None for r in results)
 
 
 def test_stable_seeds_across_processes() -> None:

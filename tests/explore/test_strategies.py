@@ -46,14 +46,14 @@ def test_budget_cut_is_loud() -> None:
     assert report.counterexample is None
     assert report.cut == "executions"
     assert report.executions == 25
-    assert report.status().startswith("incomplete: budget reached after 25 executions")
+    assert report.status().startswith("incomplete: execution budget reached, after 25 executions")
     assert "seed 0" in report.header() and "random" in report.header()
 
 
 def test_time_budget_cut() -> None:
     report = explore(ORDERED, strategy="pct", budget=0.2)
     assert report.cut == "time"
-    assert report.status().startswith("incomplete: budget reached after")
+    assert report.status().startswith("incomplete: time budget reached, after")
 
 
 def test_stop_flag_interrupts() -> None:
@@ -63,7 +63,7 @@ def test_stop_flag_interrupts() -> None:
     stop.set()
     report = explore(ORDERED, strategy="random", budget=5, stop=stop)
     assert report.cut == "interrupted"
-    assert report.status().startswith("incomplete: interrupted after 0 executions")
+    assert report.status().startswith("incomplete: interrupted, after 0 executions")
 
 
 def test_auto_on_a_correct_scenario_completes() -> None:

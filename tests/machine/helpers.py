@@ -140,6 +140,11 @@ class HandlerLog(Observer):
     def deliver(self, step: int, pe: int, entry: Entry, context: Context) -> None:
         p = self.machine.pes[pe]
         before = self._last[pe]
+        caller = self.machine.running
+        if caller is not None and caller.pe == pe and caller is not context and not caller.done:
+            # Dispatched synchronously inside a call this PE made (TF-A's explicit events):
+            # the handler interrupts the call itself, so ELR_EL3 is the next instruction.
+            before = Regs(before.pc + 4, before.pstate, before.x)
         x0, x1, x2, x3 = p.x[:4]
         self.entries.append(
             HandlerEntry(

@@ -31,6 +31,7 @@ from sdei.explore import (
 )
 from sdei.explore.parallel import ClusterError
 from sdei.explore.render import counterexample_view, report_view
+from sdei.kernel.eras import PATCHES
 from sdei.scenarios.api import ERAS
 from sdei.scenarios.registry import ScenarioError, builtin
 
@@ -92,16 +93,27 @@ def scenarios() -> None:
     table.add_column("invariant", style="cyan")
     table.add_column("description")
     for s in found:
+        buggy = ", ".join(s.buggy_eras) or ("none: cannot happen" if s.unreachable else "-")
+        if s.patches and s.buggy_eras:
+            buggy += f" (+{', '.join(s.patches)})"
         table.add_row(
             s.name,
-            ", ".join(s.buggy_eras) or "-",
+            buggy,
             ", ".join(s.fixed_eras) or "-",
             s.expected_invariant or "-",
-            s.description,
+            s.description + (f". Why not: {s.unreachable}" if s.unreachable else ""),
         )
     console.print(table)
+    patches = Table(title="Driver patches (--patch NAME)", title_justify="left", pad_edge=False)
+    patches.add_column("patch", style="bold", no_wrap=True)
+    patches.add_column("fixes")
+    patches.add_column("origin", no_wrap=True)
+    patches.add_column("what it changes")
+    for p in PATCHES.values():
+        patches.add_row(p.name, p.fixes or "-", p.origin, p.summary)
+    console.print(patches)
     console.print(
-        "Run one: sdei explore NAME --era ERA   (user files: sdei explore FILE.py::NAME)",
+        "Run one: sdei explore NAME --era ERA [--patch PATCH]   (user files: FILE.py::NAME)",
         style="dim",
     )
 
@@ -147,11 +159,26 @@ def explore_command(
     cpus: Annotated[
         int | None, typer.Option("--cpus", help="CPUs (default: the scenario's).")
     ] = None,
+    patch: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--patch", help="A driver patch on top of the era (repeatable; see `sdei scenarios`)."
+        ),
+    ] = None,
+    require_complete: Annotated[
+        bool,
+        typer.Option(
+            "--require-complete",
+            help="Exit 3 unless the search proved there is no violation (complete, unbounded).",
+        ),
+    ] = False,
 ) -> None:
     """Search a scenario's interleavings for a violation.
 
-    Exit 0: none found (says whether the search was complete); 1: found (the counterexample
-    is printed, and its replay file and Perfetto trace are written to --out); 2: bad input."""
+    Exit 0: none found (the verdict says whether the search was complete); 1: found (the
+    counterexample is printed, and its replay file and Perfetto trace are written to --out);
+    2: bad input or an error in the scenario's code; 3: with --require-complete, the search
+    found nothing but did not search every interleaving."""
     console = make_console()
     if jobs is None:
         jobs = os.cpu_count() or 1
@@ -165,6 +192,7 @@ def explore_command(
                 era=era,
                 profile=profile,
                 cpus=cpus,
+                patches=tuple(patch or ()),
                 strategy=strategy,
                 seed=seed,
                 budget=budget,
@@ -186,7 +214,7 @@ def explore_command(
         raise typer.Exit(130) from None
     console.print(report_view(report))
     if report.counterexample is None:
-        raise typer.Exit(0)
+        raise typer.Exit(3 if require_complete and report.verdict != "complete" else 0)
     console.print(counterexample_view(report.counterexample))
     try:
         written = save(report, out)

@@ -13,7 +13,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,9 +21,10 @@ from sdei.explore import auto, dfs, pct, random_walk, swarm
 from sdei.explore.base import SearchResult
 from sdei.explore.budget import Budget, Progress
 from sdei.explore.counterexample import Counterexample, make
-from sdei.explore.parallel import SLICE_SECONDS, Pool, Task, TaskResult
+from sdei.explore.parallel import Pool, Task, TaskResult
 from sdei.explore.shrink import shrink as shrink_execution
 from sdei.explore.target import Target
+from sdei.machine.errors import ScenarioCodeError
 from sdei.scenarios.api import ERAS, Scenario
 from sdei.scenarios.registry import ScenarioError
 
@@ -49,7 +50,7 @@ class Report:
     executions: int = 0
     elapsed: float = 0.0
     complete: bool = False
-    cut: str | None = None  # time | executions | interrupted
+    cut: str | None = None  # time | executions | interrupted | worker-lost
     counterexample: Counterexample | None = None
     step_limit_hits: int = 0
     max_steps: int = 0
@@ -59,6 +60,10 @@ class Report:
     jobs: int = 1
     backend: str = "inline"
     shrink_runs: int = 0
+    subtrees: int = 0  # a parallel dfs: the subtrees it split the search into
+    unfinished: int = 0  # ... and how many of them were not searched to the end
+    lost: int = 0  # tasks lost with their workers on every retry
+    patches: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -66,14 +71,54 @@ class Report:
         return self.counterexample is not None
 
     @property
+    def verdict(self) -> str:
+        """`violation`; `complete` (every interleaving was searched); `complete-bounded`
+        (every one within the preemption bound); or `incomplete`."""
+        if self.counterexample is not None:
+            return "violation"
+        if (
+            not self.complete
+            or self.cut is not None
+            or self.step_limit_hits
+            or self.lost
+            or self.unfinished
+        ):
+            return "incomplete"
+        return "complete" if self.bound is None else "complete-bounded"
+
+    @property
     def rate(self) -> float:
         return self.executions / self.elapsed if self.elapsed > 0 else 0.0
 
     def header(self) -> str:
+        era = "+".join((self.era, *self.patches))
         return (
-            f"{self.scenario} (era {self.era}, profile {self.profile}): strategy "
+            f"{self.scenario} (era {era}, profile {self.profile}): strategy "
             f"{self.strategy}, seed {self.seed}"
         )
+
+    def reasons(self) -> list[str]:
+        """Why a search without a violation is not a proof (empty when it is one)."""
+        reasons = []
+        if self.cut is not None:
+            reasons.append(
+                {
+                    "time": "time budget reached",
+                    "executions": "execution budget reached",
+                    "interrupted": "interrupted",
+                    "worker-lost": f"{self.lost} task(s) lost with their workers",
+                }.get(self.cut, self.cut)
+            )
+        if self.unfinished:
+            reasons.append(f"{self.unfinished} of {self.subtrees} subtrees not searched to the end")
+        if self.step_limit_hits:
+            reasons.append(
+                f"{self.step_limit_hits} execution(s) reached the step limit "
+                f"({self.max_steps} steps)"
+            )
+        if not reasons and not self.complete:
+            reasons.append(f"{self.strategy} search never proves there is no violation")
+        return reasons
 
     def status(self) -> str:
         """The verdict, one line."""
@@ -86,32 +131,16 @@ class Report:
                 f"- shortened from {cx.found_choices} to {len(cx.choices)} choices, "
                 f"{cx.preemptions} preemption{'s' if cx.preemptions != 1 else ''}"
             )
-        if self.cut is not None:
-            reason = {
-                "time": "time budget reached",
-                "executions": "execution budget reached",
-                "interrupted": "interrupted",
-            }.get(self.cut, self.cut)
-            prefix = (
-                "incomplete: budget reached"
-                if self.cut != "interrupted"
-                else ("incomplete: interrupted")
-            )
+        if self.verdict == "incomplete":
             return (
-                f"{prefix} after {runs} ({reason}, {self.elapsed:.2f} s); no violation found so far"
+                f"incomplete: {'; '.join(self.reasons())}, after {runs} "
+                f"({self.elapsed:.2f} s); no violation found so far"
             )
-        if self.complete and self.step_limit_hits:
-            return (
-                f"incomplete: {self.step_limit_hits} of {runs} reached the step limit "
-                f"({self.max_steps} steps); no violation in what was explored"
-            )
-        if self.complete:
-            within = f" within preemption bound {self.bound}" if self.bound is not None else ""
-            return (
-                f"complete{within}: no violation in {runs} ({self.elapsed:.2f} s, "
-                f"reduction {self.reduction})"
-            )
-        return f"no violation in {runs} ({self.elapsed:.2f} s)"
+        within = f" within preemption bound {self.bound}" if self.bound is not None else ""
+        return (
+            f"complete{within}: no violation in {runs} ({self.elapsed:.2f} s, "
+            f"reduction {self.reduction})"
+        )
 
     def details(self) -> list[str]:
         lines = [
@@ -121,10 +150,6 @@ class Report:
         ]
         if self.pruned:
             lines.append(f"{self.pruned} executions ended early by sleep sets")
-        if self.step_limit_hits and not self.found:
-            lines.append(
-                f"{self.step_limit_hits} executions reached the step limit ({self.max_steps} steps)"
-            )
         lines.extend(self.notes)
         return lines
 
@@ -171,6 +196,7 @@ def explore(
     era: str = "latest",
     profile: str = "spec",
     cpus: int | None = None,
+    patches: tuple[str, ...] = (),
     strategy: str = "auto",
     seed: int = 0,
     budget: float | None = None,
@@ -192,16 +218,22 @@ def explore(
 
     `budget` is wall-clock seconds and `executions` a number of executions; either cuts the
     search, and the report says so. `bound` is the dfs preemption bound ("scenario": the
-    scenario's own; None: unbounded). `jobs` > 1 uses worker processes, `cluster` a Dask
+    scenario's own; None: unbounded). `patches` are driver patches applied on top of the era
+    (`sdei scenarios` lists them). `jobs` > 1 uses worker processes, `cluster` a Dask
     scheduler address; with `warm_up` a parallel search first runs a second in this process
     (most searches end there, without paying for workers).
+
+    An error in the scenario's own code (its set-up, an invariant, an operation that is not
+    one) raises `UsageError` naming the file and line: it is never reported as a violation.
     """
     _check(strategy, era, profile, jobs, budget, executions)
     if reduction not in dfs.REDUCTIONS:
         raise UsageError(f"unknown reduction {reduction!r} (one of: {', '.join(dfs.REDUCTIONS)})")
     try:
-        target = Target.make(scenario, era=era, profile=profile, cpus=cpus, max_steps=max_steps)
-    except ScenarioError as error:
+        target = Target.make(
+            scenario, era=era, profile=profile, cpus=cpus, patches=patches, max_steps=max_steps
+        )
+    except (ScenarioError, ValueError) as error:
         raise UsageError(str(error)) from None
     found_scenario = target.scenario
     preemption_bound = found_scenario.preemption_bound if bound == "scenario" else bound
@@ -209,27 +241,20 @@ def explore(
         budget = DEFAULT_SECONDS
     limits = Budget(budget, executions, stop=stop or threading.Event())
     report = Report(
-        target.name, era, profile, strategy, seed, max_steps=target.max_steps, jobs=jobs
+        target.name,
+        era,
+        profile,
+        strategy,
+        seed,
+        max_steps=target.max_steps,
+        jobs=jobs,
+        patches=target.options.patches,
     )
-    with _sigint_stops(limits.stop, handle_sigint):
-        result: SearchResult | None = None
-        warm = SearchResult(strategy, seed)
-        if jobs > 1 and not cluster and warm_up:
-            # Most searches end within a second: start in this process, and pay for workers
-            # only when the search goes on.
-            result = _warm_up(
-                strategy, target, limits, seed, reduction, preemption_bound, depth, progress
-            )
-            if result.found is not None or result.complete or limits.exhausted():
-                report.notes.append(f"finished before starting workers ({WARM_UP:.0f} s)")
-                report.jobs = 1
-            else:
-                warm, result = result, None
-        if result is None and (jobs > 1 or cluster):
-            pool = Pool(jobs, cluster)
-            report.jobs, report.backend = pool.jobs, pool.backend
-            try:
-                offset = warm.executions
+    pool: Pool | None = None
+    try:
+        with _sigint_stops(limits.stop, handle_sigint):
+            if jobs > 1 or cluster:
+                pool = Pool(jobs, cluster, warm_up=WARM_UP if warm_up else 0.0)
                 result = _parallel(
                     strategy,
                     target,
@@ -240,39 +265,58 @@ def explore(
                     depth,
                     progress,
                     pool,
-                    offset,
                 )
-                if offset:
-                    result.absorb(warm)
-            finally:
+                report.backend = pool.backend
+                report.jobs = pool.jobs if report.backend != "inline" else 1
+                if report.backend == "inline":
+                    report.notes.append(f"finished before starting workers ({WARM_UP:.0f} s)")
                 if pool.restarts:
                     report.notes.append(
                         f"{pool.restarts} worker pool restart(s): lost tasks were run again"
                     )
-                pool.close()
-        elif result is None:
-            result = _serial(
-                strategy, target, limits, seed, reduction, preemption_bound, depth, progress
-            )
+            else:
+                result = _serial(
+                    strategy, target, limits, seed, reduction, preemption_bound, depth, progress
+                )
+    except KeyboardInterrupt:
+        if pool is not None:
+            pool.close(kill=True)
+            pool = None
+        raise
+    except ScenarioCodeError as error:
+        raise UsageError(f"error in the scenario's code: {error}") from None
+    finally:
+        if pool is not None:
+            pool.close()
     report.elapsed = limits.elapsed()
     report.executions = result.executions
     report.complete = result.complete and result.found is None
     report.cut = result.cut if result.found is None else None
+    if report.cut is None and result.found is None and not report.complete:
+        report.cut = limits.exhausted()
     report.step_limit_hits = result.step_limit_hits
     report.pruned = result.pruned
+    report.subtrees, report.unfinished, report.lost = (
+        result.subtrees,
+        result.unfinished,
+        result.lost,
+    )
     report.bound = result.bound if result.reduction else preemption_bound
     report.reduction = result.reduction
     report.notes.extend(n for n in result.notes if n not in report.notes)
     if result.found is not None:
         execution = result.found
         original = len(execution.choices)
-        if shrink:
-            execution, report.shrink_runs = shrink_execution(
-                target, execution, seconds=shrink_seconds
+        try:
+            if shrink:
+                execution, report.shrink_runs = shrink_execution(
+                    target, execution, seconds=shrink_seconds
+                )
+            report.counterexample = make(
+                target, execution, strategy=strategy, seed=seed, found_choices=original
             )
-        report.counterexample = make(
-            target, execution, strategy=strategy, seed=seed, found_choices=original
-        )
+        except ScenarioCodeError as error:
+            raise UsageError(f"error in the scenario's code: {error}") from None
     return report
 
 
@@ -297,41 +341,6 @@ def _serial(
     return auto.search(target, budget, seed, reduction=reduction, bound=bound, progress=progress)
 
 
-def _warm_up(
-    strategy: str,
-    target: Target,
-    budget: Budget,
-    seed: int,
-    reduction: str,
-    bound: int | None,
-    depth: int,
-    progress: Progress | None,
-) -> SearchResult:
-    """The first part of a parallel search, in this process: `auto`'s randomized phase, or
-    WARM_UP seconds of the strategy itself."""
-    if strategy == "auto":
-        result = SearchResult("auto", seed)
-        seconds, executions = auto.random_phase(budget)
-        for search in (pct.search, random_walk.search):
-            phase = budget.slice(seconds / 2, max(1, executions // 2))
-            part = search(target, phase, seed, progress=_offset(progress, budget.used))
-            budget.used += part.executions
-            result.absorb(part)
-            if result.found is not None:
-                break
-        return result
-    phase = budget.slice(WARM_UP, None)
-    result = _serial(strategy, target, phase, seed, reduction, bound, depth, progress)
-    budget.used += phase.used
-    return result
-
-
-def _offset(progress: Progress | None, base: int) -> Progress | None:
-    if progress is None:
-        return None
-    return lambda n: progress(base + n)
-
-
 def _parallel(
     strategy: str,
     target: Target,
@@ -342,28 +351,35 @@ def _parallel(
     depth: int,
     progress: Progress | None,
     pool: Pool,
-    offset: int = 0,
 ) -> SearchResult:
-    """`offset`: how many randomized executions already ran (their indices are skipped)."""
     if strategy in ("pct", "random", "swarm"):
-        return _parallel_random(strategy, target, budget, seed, depth, progress, pool, start=offset)
+        return _parallel_random(strategy, target, budget, seed, depth, progress, pool)
     if strategy == "dfs":
         return _parallel_dfs(target, budget, seed, reduction, bound, progress, pool)
     result = SearchResult("auto", seed)
-    if not offset:  # on a cluster: the randomized phase there too
-        seconds, executions = auto.random_phase(budget)
-        for kind in ("pct", "random"):
-            phase = budget.slice(seconds / 2, max(1, executions // 2))
-            part = _parallel_random(kind, target, phase, seed, depth, progress, pool)
-            budget.used += part.executions
-            result.absorb(part)
-            if result.found is not None:
-                return result
+    seconds, executions = auto.random_phase(budget)
+    for kind in ("pct", "random"):
+        phase = budget.slice(seconds / 2, max(1, executions // 2))
+        part = _parallel_random(
+            kind, target, phase, seed, depth, _offset(progress, budget.used), pool
+        )
+        budget.used += part.executions
+        result.absorb(part)
+        if result.found is not None or budget.exhausted() is not None:
+            result.cut = None if result.found is not None else budget.exhausted()
+            return result
     systematic = _parallel_dfs(target, budget, seed, reduction, bound, progress, pool)
     result.absorb(systematic)
     result.complete, result.cut = systematic.complete, systematic.cut
     result.bound, result.reduction = systematic.bound, systematic.reduction
+    result.subtrees, result.unfinished = systematic.subtrees, systematic.unfinished
     return result
+
+
+def _offset(progress: Progress | None, base: int) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda n: progress(base + n)
 
 
 def _parallel_random(
@@ -374,43 +390,32 @@ def _parallel_random(
     depth: int,
     progress: Progress | None,
     pool: Pool,
-    start: int = 0,
 ) -> SearchResult:
+    """Worker w of N runs execution indices w, w+N, ... in slices."""
     result = SearchResult(kind, seed)
     jobs = pool.jobs
+    tasks = [
+        Task(kind, target, seed, ident=w, start=w, stride=jobs, depth=depth) for w in range(jobs)
+    ]
 
-    def slice_task(start: int) -> Task | None:
-        if budget.exhausted() is not None or result.found is not None:
-            return None
-        left = budget.remaining_seconds()
-        seconds = SLICE_SECONDS if left is None else min(SLICE_SECONDS, left)
-        remaining = budget.remaining_executions()
-        cap = None if remaining is None else max(1, -(-remaining // jobs))
-        return Task(
-            kind,
-            target,
-            seed,
-            start=start,
-            stride=jobs,
-            seconds=seconds,
-            executions=cap,
-            depth=depth,
-        )
+    def follow(done: TaskResult) -> list[Task]:
+        if done.lost or result.found is not None:
+            return []
+        return [replace(done.task, start=done.next_start, seconds=None, executions=None)]
 
-    def more(done: TaskResult) -> list[Task]:
-        follow = slice_task(done.next_start)
-        return [follow] if follow is not None else []
+    def stop() -> bool:
+        return result.found is not None or budget.exhausted() is not None
 
-    tasks = [t for w in range(jobs) if (t := slice_task(start + w)) is not None]
-    for done in pool.run(
-        tasks, more, lambda: result.found is not None or budget.exhausted() is not None
-    ):
+    for done in pool.run(tasks, follow, stop, budget):
+        if done.result is None:
+            result.lost += 1
+            continue
         budget.used += done.result.executions
         result.absorb(done.result)
         if progress is not None:
             progress(budget.used)
     if result.found is None:
-        result.cut = budget.exhausted() or "time"
+        result.cut = "worker-lost" if result.lost else (budget.exhausted() or "time")
     return result
 
 
@@ -423,6 +428,9 @@ def _parallel_dfs(
     progress: Progress | None,
     pool: Pool,
 ) -> SearchResult:
+    """Split the tree SPLIT_DEPTH choices deep and search the subtrees in slices. Complete
+    only when every subtree came back complete: a subtree never finished - cut by a budget
+    or an interrupt, or lost with its worker - leaves the search incomplete."""
     head, frontier = dfs.split(target, budget, SPLIT_DEPTH, reduction=reduction, bound=bound)
     result = SearchResult(
         "dfs", seed, bound=bound, reduction=reduction if bound is None else "none"
@@ -431,34 +439,42 @@ def _parallel_dfs(
     if head.found is not None or head.cut is not None:
         result.cut = head.cut
         return result
-    complete = True
-    tasks = []
-    for item in frontier:
-        tasks.append(
-            Task(
-                "dfs-subtree",
-                target,
-                seed,
-                frontier=item,
-                seconds=budget.remaining_seconds(),
-                executions=budget.remaining_executions(),
-                reduction=reduction,
-                bound=bound,
-            )
+    unfinished = {item.ident: item for item in frontier}
+    tasks = [
+        Task(
+            "dfs-subtree",
+            target,
+            seed,
+            ident=item.ident,
+            frontier=item,
+            reduction=reduction,
+            bound=bound,
         )
-    for done in pool.run(
-        tasks, lambda _: [], lambda: result.found is not None or budget.exhausted() is not None
-    ):
+        for item in frontier
+    ]
+
+    def follow(done: TaskResult) -> list[Task]:
+        if done.continuation is None or result.found is not None:
+            return []
+        return [replace(done.task, frontier=done.continuation, seconds=None, executions=None)]
+
+    def stop() -> bool:
+        return result.found is not None or budget.exhausted() is not None
+
+    for done in pool.run(tasks, follow, stop, budget):
+        if done.result is None:
+            result.lost += 1
+            continue
         budget.used += done.result.executions
         result.absorb(done.result)
-        complete = complete and done.result.complete
-        if done.result.cut is not None:
-            result.cut = done.result.cut
+        if done.result.complete:
+            unfinished.pop(done.task.ident, None)
         if progress is not None:
             progress(budget.used)
-    if result.found is None and not complete and result.cut is None:
-        result.cut = budget.exhausted() or "time"
-    result.complete = complete and result.found is None
+    result.subtrees, result.unfinished = len(frontier), len(unfinished)
+    result.complete = not unfinished and not result.lost and result.found is None
+    if result.found is None and not result.complete:
+        result.cut = "worker-lost" if result.lost else (budget.exhausted() or "interrupted")
     result.notes.append(f"dfs split into {len(frontier)} subtrees at depth {SPLIT_DEPTH}")
     return result
 

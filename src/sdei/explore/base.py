@@ -31,6 +31,9 @@ class SearchResult:
     pruned: int = 0  # executions ended early by sleep sets (counted in `executions`)
     bound: int | None = None  # the preemption bound in force (dfs)
     reduction: str = ""  # dfs: dpor | sleep | none
+    lost: int = 0  # tasks lost with their workers on every retry
+    subtrees: int = 0  # a split dfs: how many subtrees,
+    unfinished: int = 0  # and how many were not searched to the end
     notes: list[str] = field(default_factory=list)
 
     def absorb(self, other: SearchResult) -> None:
@@ -38,6 +41,7 @@ class SearchResult:
         self.executions += other.executions
         self.step_limit_hits += other.step_limit_hits
         self.pruned += other.pruned
+        self.lost += other.lost
         if self.found is None and other.found is not None:
             self.found = other.found
         for note in other.notes:

@@ -67,6 +67,7 @@ class Counterexample:
     preemptions: int = 0
     scenario_file: str | None = None  # absolute path of a user scenario file
     notes: list[str] = field(default_factory=list)
+    patches: tuple[str, ...] = ()
 
     @property
     def explanation(self) -> str:
@@ -74,7 +75,9 @@ class Counterexample:
 
     @property
     def options(self) -> Options:
-        return Options(self.era, self.profile, self.cpus, frozenset(self.disabled_actions))
+        return Options(
+            self.era, self.profile, self.cpus, frozenset(self.disabled_actions), self.patches
+        )
 
     # ------------------------------------------------------------- JSON
 
@@ -87,6 +90,7 @@ class Counterexample:
             "scenario": self.scenario,
             "scenario_file": self.scenario_file,
             "era": self.era,
+            "patches": list(self.patches),
             "profile": self.profile,
             "cpus": self.cpus,
             "disabled_actions": list(self.disabled_actions),
@@ -138,6 +142,7 @@ class Counterexample:
                 preemptions=int(data.get("preemptions", 0)),
                 scenario_file=data.get("scenario_file"),
                 notes=list(data.get("notes", [])),
+                patches=tuple(str(p) for p in data.get("patches", ())),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ReplayFileError(
@@ -361,6 +366,7 @@ def make(
         preemptions=rerun.preemptions,
         scenario_file=scenario_file,
         notes=list(notes),
+        patches=execution.options.patches,
     )
 
 

@@ -23,8 +23,9 @@ Fault choices (does an injected firmware fault fire?) are always fully expanded.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sdei.explore.base import SearchResult, Ticker
@@ -33,6 +34,7 @@ from sdei.explore.dependence import Footprint, Option, dependent, option_footpri
 from sdei.explore.execution import Abort, Execution, ExplorerChooser, StepLog, execute
 from sdei.explore.target import Target
 from sdei.machine import Kind, Machine
+from sdei.machine.ops import STABLE_WAIT
 
 NAME = "dfs"
 Visitor = Callable[[Machine, Execution], None]
@@ -63,11 +65,16 @@ class Node:
 
 @dataclass
 class Frontier:
-    """A subtree for another worker: a choice prefix and the sleep set where it ends."""
+    """A subtree for another worker: a choice prefix and the sleep set where it ends. A
+    subtree whose search was cut carries the search's stack (`stack`, `branch`): resuming it
+    goes on exactly where it stopped."""
 
     prefix: tuple[int, ...]
     sleep: dict[Option, Footprint] = field(default_factory=dict)
     preemptions: int = 0
+    ident: int = 0
+    stack: list[Node] | None = None
+    branch: int = 0
 
 
 class _Chooser(ExplorerChooser):
@@ -122,6 +129,13 @@ class DfsSearch:
         self.frontier: list[Frontier] = []
         self.stack: list[Node] = []
         self.branch = 0  # the depth whose choice changed for the coming execution
+        if self.prefix.stack is not None:  # resume a subtree where its last slice stopped
+            self.stack = copy.deepcopy(self.prefix.stack)
+            self.branch = self.prefix.branch
+
+    def continuation(self) -> Frontier:
+        """Where this search stands: resuming it runs exactly the executions it has left."""
+        return replace(self.prefix, stack=copy.deepcopy(self.stack), branch=self.branch)
 
     # -------------------------------------------------------------- node creation
 
@@ -357,6 +371,8 @@ def split(
     result.executions -= len(frontier)  # the cut-off runs only found the subtrees
     result.pruned -= len(frontier)
     budget.used -= len(frontier)
+    for n, item in enumerate(frontier):
+        item.ident = n
     return result, frontier
 
 
@@ -451,7 +467,10 @@ class _Analysis:
         return clock
 
     def races(self, p: Option, fp: Footprint, j: int) -> None:
-        """Reverse every race of process p's next step (footprint `fp`, at state j)."""
+        """Reverse every race of process p's next step (footprint `fp`, at state j). A stable
+        wait has none: running it earlier could only find it still waiting."""
+        if STABLE_WAIT in fp:
+            return
         clock = self.clocks.get(p, {})
         found: set[int] = set()
         for r, w in fp:

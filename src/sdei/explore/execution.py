@@ -7,15 +7,13 @@ forced ones included (the engine asks the chooser only when there are two option
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdei.explore.dependence import Footprint, Option, option_footprint, step_footprint
 from sdei.machine import Machine, Observer, Violation
-from sdei.machine.chooser import Divergence
+from sdei.machine.errors import ScenarioCodeError, exception_location
 from sdei.scenarios.api import Options
 
 if TYPE_CHECKING:
@@ -131,22 +129,6 @@ class Execution:
         return self.violation is not None
 
 
-def exception_violation(machine: Machine, error: BaseException) -> Violation:
-    """A Python exception raised by scenario code is a violation too (a failed `assert`)."""
-    name = "assertion" if isinstance(error, AssertionError) else "exception"
-    text = str(error) or type(error).__name__
-    if name == "exception":
-        text = f"{type(error).__name__}: {text}"
-    running = machine.running
-    return Violation(
-        name,
-        text,
-        machine.step_count,
-        tuple(machine.choices),
-        running.pe if running is not None else None,
-    )
-
-
 def execute(
     target: Target,
     chooser: ExplorerChooser,
@@ -154,9 +136,21 @@ def execute(
     options: Options | None = None,
     machine: Machine | None = None,
 ) -> tuple[Machine, Execution]:
-    """Build (unless `machine` is given) and run once under `chooser`."""
+    """Build (unless `machine` is given) and run once under `chooser`.
+
+    An error in the scenario's code - its set-up, a thread, an invariant - propagates as
+    `ScenarioCodeError`; a failed `assert` in client code is a violation named `assertion`."""
     opts = options or target.options
-    machine = machine if machine is not None else target.build(opts)
+    if machine is None:
+        try:
+            machine = target.build(opts)
+        except ScenarioCodeError:
+            raise
+        except Exception as error:
+            raise ScenarioCodeError(
+                f"building the scenario failed: {type(error).__name__}: {error}",
+                exception_location(error),
+            ) from error
     log = StepLog(machine, footprints=chooser.footprints)
     chooser.attach(machine, log)
     try:
@@ -165,25 +159,6 @@ def execute(
         return machine, Execution(
             "pruned", machine.step_count, tuple(machine.choices), None, opts, chooser.preemptions
         )
-    except Divergence:
-        raise
-    except Exception as error:  # scenario code raised: a violation (unless it is ours)
-        if _raised_by_explorer(error):
-            raise
-        violation = exception_violation(machine, error)
-        return machine, Execution(
-            "violation", machine.step_count, violation.choices, violation, opts, chooser.preemptions
-        )
     return machine, Execution(
         result.status, result.steps, result.choices, result.violation, opts, chooser.preemptions
     )
-
-
-_HERE = str(Path(__file__).resolve().parent)
-
-
-def _raised_by_explorer(error: BaseException) -> bool:
-    """Whether the exception came from the explorer's own code (a chooser or observer), which
-    must not be mistaken for a violation of the scenario."""
-    frames = traceback.extract_tb(error.__traceback__)[1:]  # skip execute() itself
-    return any(frame.filename.startswith(_HERE) for frame in frames)

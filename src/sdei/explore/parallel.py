@@ -1,10 +1,15 @@
 """Farming work out: tasks that run the same in this process, in worker processes
 (`multiprocessing`, spawn) or on a Dask cluster.
 
-A task is a slice of a search: for randomized strategies a stride of execution indices for a
-few seconds at most (the parent hands out the next slice), for dfs one subtree. Results come
-back whole, so a found violation reaches the parent as soon as its slice ends; a slice lost
-with its worker is run again from the same seeds, so what it would have found is found again.
+A task is a slice of a search, at most SLICE_SECONDS long: for randomized strategies a stride
+of execution indices, for dfs a subtree (a choice prefix), which comes back with a
+continuation when its slice ends before the subtree does. Every slice that was handed out
+comes back - with its result, or marked lost if its worker died on every retry - so the caller
+can account for all work, in flight or not: stopping (a budget, Ctrl-C, a violation) means
+handing out nothing more and collecting what runs, which takes at most a slice.
+
+Execution budgets are exact: a slice's cap is reserved from what is left before it is handed
+out, so the slices in flight can never together run more than the budget allows.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ import importlib
 import multiprocessing
 import os
 import signal
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,8 +32,8 @@ from sdei.explore.base import SearchResult
 from sdei.explore.budget import Budget
 from sdei.explore.target import Target
 
-SLICE_SECONDS = 1.0  # how long a randomized task runs before reporting back
-RETRIES = 3  # how often lost tasks are re-submitted
+SLICE_SECONDS = 1.0  # how long a task runs before reporting back
+RETRIES = 3  # how often a pool whose worker died is restarted
 
 
 @dataclass(frozen=True)
@@ -33,36 +41,48 @@ class Task:
     kind: str  # random | pct | swarm | dfs-subtree
     target: Target
     seed: int
+    ident: int = 0  # the piece of work this task continues (a subtree, a stride)
     start: int = 0
     stride: int = 1
-    seconds: float | None = None
+    seconds: float | None = None  # the slice; None: SLICE_SECONDS (or until done, inline)
     executions: int | None = None
     frontier: dfs.Frontier | None = None
     reduction: str = "dpor"
     bound: int | None = None
     depth: int = pct.DEFAULT_DEPTH
-    crash_marker: str | None = None  # testing: die once, the first time this file is absent
+    crash_marker: str | None = None  # testing: die, the first time this file is absent
+    crash_always: bool = False  # testing: die every time
 
 
 @dataclass
 class TaskResult:
     task: Task
-    result: SearchResult
-    next_start: int  # where a randomized task's indices continue
+    result: SearchResult | None  # None: lost with its worker, on every retry
+    next_start: int = 0  # where a randomized task's indices continue
+    continuation: dfs.Frontier | None = None  # a subtree its slice did not finish
+
+    @property
+    def lost(self) -> bool:
+        return self.result is None
 
 
-def run_task(task: Task) -> TaskResult:
+def run_task(task: Task, stop: threading.Event | None = None) -> TaskResult:
     """Run one task (in whatever process this is)."""
-    if task.crash_marker is not None and not Path(task.crash_marker).exists():
-        Path(task.crash_marker).write_text("crashed once\n")
+    if task.crash_always or (
+        task.crash_marker is not None and not Path(task.crash_marker).exists()
+    ):
+        if task.crash_marker is not None:
+            Path(task.crash_marker).write_text("crashed once\n")
         os._exit(3)
-    budget = Budget(task.seconds, task.executions)
+    budget = Budget(task.seconds, task.executions, stop=stop or threading.Event())
     if task.kind == "dfs-subtree":
         assert task.frontier is not None
-        result = dfs.search_subtree(
-            task.target, budget, task.frontier, reduction=task.reduction, bound=task.bound
+        searcher = dfs.DfsSearch(
+            task.target, reduction=task.reduction, bound=task.bound, prefix=task.frontier
         )
-        return TaskResult(task, result, task.start)
+        result = searcher.run(budget)
+        continuation = searcher.continuation() if result.cut and not result.found else None
+        return TaskResult(task, result, task.start, continuation)
     if task.kind == "pct":
         result = pct.search(
             task.target, budget, task.seed, depth=task.depth, start=task.start, stride=task.stride
@@ -86,17 +106,32 @@ class ClusterError(Exception):
     """The Dask cluster cannot be used (one line for the user)."""
 
 
+Follow = Callable[[TaskResult], list[Task]]
+
+
 class Pool:
-    """Submit tasks; iterate results as they complete. Backends: inline, processes, dask."""
+    """Submit tasks; iterate results as they complete. Backends: inline, processes, dask.
+
+    With `warm_up` seconds, tasks first run inline in this process: most searches end there,
+    without paying for workers; what is left then goes to the workers.
+    """
 
     def __init__(
-        self, jobs: int = 1, cluster: str | None = None, *, connect_timeout: float = 10.0
+        self,
+        jobs: int = 1,
+        cluster: str | None = None,
+        *,
+        warm_up: float = 0.0,
+        connect_timeout: float = 10.0,
     ) -> None:
         self.jobs = max(1, jobs)
         self.cluster = cluster
+        self.warm_up = warm_up
         self._executor: cf.ProcessPoolExecutor | None = None
         self._client: Any = None
         self.restarts = 0
+        self.lost = 0  # tasks given up after every retry
+        self.started_workers = False
         if cluster is not None:
             self._client = _dask_client(cluster, connect_timeout)
             self.jobs = max(1, _dask_workers(self._client))
@@ -105,7 +140,58 @@ class Pool:
     def backend(self) -> str:
         if self._client is not None:
             return "dask"
-        return "processes" if self.jobs > 1 else "inline"
+        return "processes" if self.jobs > 1 and self.started_workers else "inline"
+
+    # ------------------------------------------------------------ admission
+
+    def _admit(self, task: Task, budget: Budget, reserved: int, free: int) -> Task | None:
+        """The task with its slice and execution cap, or None if the budget has nothing left
+        for it beyond what the slices in flight have reserved."""
+        seconds = SLICE_SECONDS if task.seconds is None else task.seconds
+        left_s = budget.remaining_seconds()
+        if left_s is not None:
+            if left_s <= 0:
+                return None
+            seconds = min(seconds, left_s)
+        cap = task.executions
+        left_e = budget.remaining_executions()
+        if left_e is not None:
+            left_e -= reserved
+            if left_e <= 0:
+                return None
+            share = max(1, left_e // max(1, free))
+            cap = share if cap is None else min(cap, share)
+        return replace(task, seconds=seconds, executions=cap)
+
+    # ------------------------------------------------------------ running
+
+    def run(
+        self, tasks: list[Task], follow: Follow, stop: Callable[[], bool], budget: Budget
+    ) -> Iterator[TaskResult]:
+        """Run `tasks`; after each result, `follow(result)` may add follow-up tasks. Once
+        `stop()` is true nothing more is handed out, and what is in flight is still yielded:
+        every task that was handed out comes back exactly once."""
+        pending: deque[Task] = deque(tasks)
+        deadline = time.monotonic() + self.warm_up if self._client is None else 0.0
+        while pending and (self.jobs == 1 or time.monotonic() < deadline) and not stop():
+            if self._client is not None:
+                break
+            admitted = self._admit(pending.popleft(), budget, 0, 1)
+            if admitted is None:
+                return
+            if self.jobs == 1 and admitted.seconds == SLICE_SECONDS and budget.seconds is None:
+                admitted = replace(admitted, seconds=None)  # one process: no need to slice
+            result = run_task(admitted, budget.stop)
+            yield result
+            if not stop():
+                pending.extend(follow(result))
+        if not pending or stop():
+            return
+        if self._client is not None:
+            yield from self._run_dask(pending, follow, stop, budget)
+        else:
+            self.started_workers = True
+            yield from self._run_processes(pending, follow, stop, budget)
 
     def _processes(self) -> cf.ProcessPoolExecutor:
         if self._executor is None:
@@ -115,100 +201,117 @@ class Pool:
             )
         return self._executor
 
-    def run(
-        self, tasks: list[Task], more: Callable[[TaskResult], list[Task]], stop: Callable[[], bool]
+    def _run_processes(
+        self, pending: deque[Task], follow: Follow, stop: Callable[[], bool], budget: Budget
     ) -> Iterator[TaskResult]:
-        """Run `tasks`; after each result, `more(result)` may add follow-up tasks. Stops
-        submitting when `stop()` is true, and yields what is still in flight."""
-        if self.backend == "inline":
-            queue = list(tasks)
-            while queue:
-                task = queue.pop(0)
-                result = run_task(task)
+        futures: dict[cf.Future[TaskResult], Task] = {}
+        retry: list[Task] = []
+
+        def fill() -> None:
+            reserved = sum(t.executions or 0 for t in futures.values())
+            while pending and len(futures) < self.jobs and not stop():
+                task = self._admit(pending[0], budget, reserved, self.jobs - len(futures))
+                if task is None:
+                    return
+                pending.popleft()
+                futures[self._processes().submit(run_task, task)] = task
+                reserved += task.executions or 0
+
+        fill()
+        while futures:
+            done, _ = cf.wait(futures, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+            broken = False
+            for future in done:
+                task = futures.pop(future)
+                try:
+                    result = future.result()
+                except cf.process.BrokenProcessPool:
+                    retry.append(task)
+                    broken = True
+                    continue
+                except BaseException:
+                    self.close()
+                    raise
                 yield result
                 if not stop():
-                    queue.extend(more(result))
-            return
-        if self.backend == "dask":
-            yield from self._run_dask(tasks, more, stop)
-            return
-        yield from self._run_processes(tasks, more, stop)
-
-    def _run_processes(
-        self, tasks: list[Task], more: Callable[[TaskResult], list[Task]], stop: Callable[[], bool]
-    ) -> Iterator[TaskResult]:
-        pending = list(tasks)
-        while True:
-            executor = self._processes()
-            futures: dict[cf.Future[TaskResult], Task] = {}
-            lost: list[Task] = []
-            try:
-                for task in pending:
-                    futures[executor.submit(run_task, task)] = task
-                pending = []
-                while futures:
-                    done, _ = cf.wait(futures, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-                    if not done and stop():
-                        self._terminate()  # nothing more is wanted from what still runs
-                        return
-                    for future in done:
-                        task = futures.pop(future)
-                        try:
-                            result = future.result()
-                        except cf.process.BrokenProcessPool:
-                            lost.append(task)
-                            continue
-                        yield result
-                        if not stop():
-                            for follow in more(result):
-                                futures[executor.submit(run_task, follow)] = follow
-            except cf.process.BrokenProcessPool:
-                pass
-            if lost or futures:
-                lost.extend(t for t in futures.values() if t not in lost)
-            if not lost or self.restarts >= RETRIES or stop():
-                return
-            self.restarts += 1
-            self._shutdown_executor()
-            pending = [
-                replace(t, crash_marker=None)
-                if t.crash_marker and Path(t.crash_marker).exists()
-                else t
-                for t in lost
-            ]
+                    pending.extend(follow(result))
+            if broken:
+                retry.extend(futures.values())  # the pool is gone: everything in it is lost
+                futures.clear()
+                self._shutdown_executor()
+                if self.restarts < RETRIES:
+                    self.restarts += 1
+                    for task in retry:
+                        futures[self._processes().submit(run_task, _retried(task))] = task
+                else:
+                    for task in retry:
+                        self.lost += 1
+                        yield TaskResult(task, None, task.start)
+                retry = []
+            fill()
 
     def _run_dask(
-        self, tasks: list[Task], more: Callable[[TaskResult], list[Task]], stop: Callable[[], bool]
+        self, pending: deque[Task], follow: Follow, stop: Callable[[], bool], budget: Budget
     ) -> Iterator[TaskResult]:
         distributed = importlib.import_module("dask.distributed")
         client = self._client
-        futures = [client.submit(run_task, t, pure=False) for t in tasks]
-        completed = distributed.as_completed(futures)
-        for future in completed:
-            result: TaskResult = future.result()
+        futures: dict[Any, Task] = {}
+        completed = distributed.as_completed()
+
+        def fill() -> None:
+            reserved = sum(t.executions or 0 for t in futures.values())
+            while pending and len(futures) < self.jobs and not stop():
+                task = self._admit(pending[0], budget, reserved, self.jobs - len(futures))
+                if task is None:
+                    return
+                pending.popleft()
+                future = client.submit(run_task, task, pure=False)
+                futures[future] = task
+                completed.add(future)
+                reserved += task.executions or 0
+
+        fill()
+        while futures:
+            future = next(completed)
+            task = futures.pop(future)
+            try:
+                result: TaskResult = future.result()
+            except Exception as error:
+                if type(error).__name__ not in ("KilledWorker", "CancelledError"):
+                    raise
+                self.lost += 1  # the scheduler already retried it on other workers
+                yield TaskResult(task, None, task.start)
+                continue
             yield result
             if not stop():
-                for follow in more(result):
-                    completed.add(client.submit(run_task, follow, pure=False))
+                pending.extend(follow(result))
+            fill()
 
-    def _terminate(self) -> None:
+    # ------------------------------------------------------------ shutting down
+
+    def _shutdown_executor(self, *, kill: bool = False) -> None:
         executor = self._executor
         if executor is None:
             return
-        for process in list(getattr(executor, "_processes", {}).values()):
-            process.terminate()
-        self._shutdown_executor()
+        self._executor = None
+        if kill:
+            for process in list(getattr(executor, "_processes", {}).values()):
+                process.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)
 
-    def _shutdown_executor(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
-
-    def close(self) -> None:
-        self._shutdown_executor()
+    def close(self, *, kill: bool = False) -> None:
+        """Release the workers. Normally nothing runs any more; `kill` (an abort) ends
+        whatever still does."""
+        self._shutdown_executor(kill=kill)
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _retried(task: Task) -> Task:
+    if task.crash_marker and Path(task.crash_marker).exists():
+        return replace(task, crash_marker=None)
+    return task
 
 
 def _dask_client(address: str, timeout: float) -> Any:

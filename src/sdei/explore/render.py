@@ -46,7 +46,7 @@ def report_view(report: Report) -> RenderableType:
         report.status(),
         style="bold red"
         if report.found
-        else ("bold green" if report.complete and not report.step_limit_hits else "bold yellow"),
+        else ("bold green" if report.verdict.startswith("complete") else "bold yellow"),
     )
     parts: list[RenderableType] = [Text(report.header(), style="bold"), status]
     for line in report.details():

@@ -4,6 +4,7 @@ rarely combined behaviours get room to interact (Groce et al., ISSTA 2012)."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -65,7 +66,7 @@ def search(
     def options(seed_i: int) -> Options:
         base = target.options
         off = base.disabled_actions | disabled_for(actions, seed_i)
-        return Options(base.era, base.profile, base.cpus, off)
+        return dataclasses.replace(base, disabled_actions=off)
 
     result = seeded_loop(
         NAME,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sdei.machine import Machine
-from sdei.scenarios.api import Options, Scenario
+from sdei.scenarios.api import Options, Scenario, check_patches
 from sdei.scenarios.registry import ScenarioError, resolve
 
 
@@ -31,13 +31,15 @@ class Target:
         era: str = "latest",
         profile: str = "spec",
         cpus: int | None = None,
+        patches: tuple[str, ...] = (),
         max_steps: int | None = None,
     ) -> Target:
         if isinstance(scenario, str):
             spec, found = scenario, resolve(scenario)
         else:
             spec, found = "", scenario
-        options = Options(era=era, profile=profile, cpus=cpus)
+        chosen = check_patches((*found.patches, *patches))
+        options = Options(era=era, profile=profile, cpus=cpus, patches=chosen)
         return cls(found, spec, options, max_steps or found.max_steps)
 
     @property

@@ -10,10 +10,13 @@ Code here is generator code: call it with `yield from`.
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from sdei.abi import PSTATE_DAIF
 from sdei.machine import (
     IPI_SGI,
     Access,
@@ -52,6 +55,28 @@ ERRNO_NAMES = {
     EOPNOTSUPP: "EOPNOTSUPP",
     EINPROGRESS: "EINPROGRESS",
 }
+
+
+F = TypeVar("F", bound=Callable[..., Gen])
+
+
+def linux_api(name: str) -> Callable[[F], F]:
+    """Mark a kernel function scenarios call (`yield from driver.register(...)`): a call that
+    was never run by the end of the run - `yield` or `yield from` forgotten - is reported as
+    an error at the caller's line, not explored as if the call had happened."""
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Gen:
+            gen = fn(self, *args, **kwargs)
+            caller = sys._getframe(1)
+            where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+            machine: Machine = self.k.machine
+            return machine.track_call(gen, name, where)
+
+        return cast(F, call)
+
+    return wrap
 
 
 def kernel_bug(message: str) -> ClientFault:
@@ -211,6 +236,21 @@ class Kernel:
         ctx = self.current()
         ctx.preemptible = int(ctx.data.get("preempt", 0)) == 0 and not pe.irqs_masked
 
+    def local_irq_enable(self, pe: PE) -> None:
+        """Unmask every exception (a CPU leaving its early boot code); the context becomes
+        preemptible if its preempt count allows."""
+        pe.pstate &= ~PSTATE_DAIF
+        ctx = self.current()
+        ctx.preemptible = int(ctx.data.get("preempt", 0)) == 0
+
+    def preempt_disable(self, pe: PE) -> None:
+        ctx = self.current()
+        self._set_preempt(ctx, self.preempt_count() + 1, pe)
+
+    def preempt_enable(self, pe: PE) -> None:
+        ctx = self.current()
+        self._set_preempt(ctx, max(0, self.preempt_count() - 1), pe)
+
     # ---------------------------------------------------------------- locks
 
     def spin_lock(self, pe: PE, lock: Lock) -> Gen:
@@ -281,18 +321,24 @@ class Kernel:
 
     def cross_call(self, pe: PE, fn: PerCpuFn, label: str) -> Gen:
         """on_each_cpu(): run `fn` on every online CPU (snapshot at send time), here with IRQs
-        off and elsewhere by IPI, wait for all; return the first error (§2.4)."""
+        off and elsewhere by IPI, wait for all; return the first error (§2.4).
+
+        Preemption stays off from the snapshot until every CPU has answered, so this CPU's
+        stopper cannot run and no CPU can leave the online mask meanwhile (§11)."""
+        self.preempt_disable(pe)
         yield Access("cpu_online_mask", write=False)
         targets = sorted(self.online)
         state = {"done": 0, "failed": 0, "first_error": 0}
+        answers = tuple(f"xcall:{label}:{cpu}" for cpu in targets)
 
         def run_on(target: PE) -> Gen:
             err = yield from fn(target)
-            if err:
+            if err:  # sdei_cross_call_return: the first error wins (atomic_inc_return)
                 yield Access(f"xcall:{label}")
                 state["failed"] += 1
                 if state["failed"] == 1:
                     state["first_error"] = err
+            yield Access(f"xcall:{label}:{target.index}")  # this CPU's answer
             state["done"] += 1
 
         for cpu in targets:
@@ -304,8 +350,12 @@ class Kernel:
             self.local_irq_restore(pe, was)
         expected = len(targets)
         yield WaitUntil(
-            lambda: state["done"] == expected, (f"xcall:{label}",), f"{label} on CPUs {targets}"
+            lambda: state["done"] == expected,
+            (f"xcall:{label}", *answers),
+            f"{label} on CPUs {targets}",
+            stable=True,
         )
+        self.preempt_enable(pe)
         return state["first_error"]
 
     def ipi_each(self, pe: PE, fn: PerCpuFn, label: str) -> Gen:

@@ -22,6 +22,7 @@ from sdei.kernel.core import (
     EPERM,
     Gen,
     Kernel,
+    linux_api,
 )
 from sdei.kernel.hotplug import CPUHP_AP_ARM_SDEI_STARTING, DYN, Hotplug
 from sdei.machine import Access, Hvc, Note, Smc
@@ -72,6 +73,11 @@ class Driver:
         self.frozen = False  # v4 RFC only (R1)
         self.version = 0
         self.probed = False
+
+    def newest_first(self) -> list[Event]:
+        """sdei_list order: list_add() puts an event at the head, so every walker visits the
+        newest first (§11)."""
+        return list(reversed(self.events.values()))
 
     # ------------------------------------------------------------ the firmware-call wrapper
 
@@ -161,17 +167,19 @@ class Driver:
         """sdei_event_destroy[_llocked] (B6: E1's thaw error path used the locking one)."""
         if not list_lock_held:
             yield from self.k.spin_lock(pe, self.k.list_lock)
-        yield Access(f"sdei_event:{event.number}")
+        yield Access(f"sdei_event:{event.number}")  # what a handler of it reads first
         self.events.pop(event.number, None)
+        for address in event.records.values():  # kfree / free_percpu, after the unlock in C
+            self.k.heap.free(address)
         if not list_lock_held:
             yield from self.k.spin_unlock(pe, self.k.list_lock)
-        for address in event.records.values():
-            self.k.heap.free(address)
 
     # Shared/private helpers used by the API and by hibernate. In E1 they set or clear the
     # flags under the list lock themselves (B5).
 
     def _register_event(self, pe: PE, event: Event) -> Gen:
+        """_sdei_event_register. In E1 it sets `reregister` itself and, when the private
+        cross-call fails, clears both flags before the clean-up cross-call (§11)."""
         if self.era.helpers_take_list_lock:
             yield from self._locked_flags(pe, event, reregister=True)
         if event.shared:
@@ -181,6 +189,8 @@ class Driver:
             return err
         err = yield from self.k.cross_call(pe, self._register_local(event), "register")
         if err:
+            if self.era.helpers_take_list_lock:
+                yield from self._locked_flags(pe, event, reregister=False, reenable=False)
             yield from self.k.cross_call(
                 pe, self._simple_local(Function.EVENT_UNREGISTER, event), "unregister"
             )
@@ -193,6 +203,7 @@ class Driver:
 
     # ------------------------------------------------------------ the public API (§2.5-2.9)
 
+    @linux_api("sdei_event_register")
     def register(self, pe: PE, number: int, callback: Callback, arg: Any = None) -> Gen:
         k = self.k
         yield from k.mutex_lock(pe, k.events_mutex)
@@ -212,7 +223,7 @@ class Driver:
             yield from self._locked_flags(pe, event, reregister=True)
         err = yield from self._register_event(pe, event)
         if err:
-            if self.era.flags_before_call:
+            if self.era.flags_before_call and not self.era.helpers_take_list_lock:
                 yield from self._locked_flags(pe, event, reregister=False, reenable=False)
             yield from self._destroy(pe, event)
             k.printk(pe.index, f"Failed to register event {number}: {err}")
@@ -247,6 +258,7 @@ class Driver:
             return err
         return (yield from self.k.cross_call(pe, self._simple_local(function, event), label))
 
+    @linux_api("sdei_event_enable")
     def enable(self, pe: PE, number: int) -> Gen:
         def body(event: Event) -> Gen:
             k = self.k
@@ -264,6 +276,7 @@ class Driver:
 
         return (yield from self._with_event(pe, number, body))
 
+    @linux_api("sdei_event_disable")
     def disable(self, pe: PE, number: int) -> Gen:
         def body(event: Event) -> Gen:
             yield from self._locked_flags(pe, event, reenable=False)
@@ -271,6 +284,7 @@ class Driver:
 
         return (yield from self._with_event(pe, number, body))
 
+    @linux_api("sdei_event_unregister")
     def unregister(self, pe: PE, number: int) -> Gen:
         def body(event: Event) -> Gen:
             if not self.era.helpers_take_list_lock:
@@ -284,6 +298,7 @@ class Driver:
 
     # ------------------------------------------------------------ GHES helpers (§2.10)
 
+    @linux_api("sdei_register_ghes")
     def register_ghes(
         self, pe: PE, number: int, normal: Callback, critical: Callback, arg: Any = None
     ) -> Gen:
@@ -297,6 +312,7 @@ class Driver:
             return err
         return (yield from self.enable(pe, number))
 
+    @linux_api("sdei_unregister_ghes")
     def unregister_ghes(self, pe: PE, number: int) -> Gen:
         err = yield from self.disable(pe, number)
         if err:
@@ -340,7 +356,7 @@ class Driver:
                 return 0
         k = self.k
         yield from k.spin_lock(pe, k.list_lock)
-        for event in list(self.events.values()):
+        for event in self.newest_first():
             if event.shared:
                 continue
             if event.reregister:
@@ -361,7 +377,7 @@ class Driver:
                 return 0
         k = self.k
         yield from k.spin_lock(pe, k.list_lock)
-        for event in list(self.events.values()):
+        for event in self.newest_first():
             if event.shared:
                 continue
             err = yield from self._simple_local(Function.EVENT_UNREGISTER, event)(pe)
@@ -409,7 +425,7 @@ class Driver:
         yield from k.mutex_lock(pe, k.events_mutex)
         yield from k.spin_lock(pe, k.list_lock)
         err = 0
-        for event in list(self.events.values()):
+        for event in self.newest_first():
             if not event.shared:
                 continue
             err = yield from self._unregister_event(pe, event)
@@ -426,7 +442,7 @@ class Driver:
         yield from k.mutex_lock(pe, k.events_mutex)
         yield from k.spin_lock(pe, k.list_lock)
         err = 0
-        for event in list(self.events.values()):
+        for event in self.newest_first():
             if not event.shared:
                 continue
             if event.reregister:
@@ -435,7 +451,7 @@ class Driver:
                     k.printk(pe.index, f"Failed to re-register event {event.number}")
                     # E1 destroyed with the locking helper while holding the lock (B6).
                     yield from self._destroy(
-                        pe, event, list_lock_held=not self.era.helpers_take_list_lock
+                        pe, event, list_lock_held=not self.era.thaw_destroy_takes_list_lock
                     )
                     break
             if event.reenable:
@@ -461,7 +477,7 @@ class Driver:
         k = self.k
         yield Access("sdei_frozen")
         self.frozen = True
-        for event in list(self.events.values()):
+        for event in self.newest_first():
             err = yield from self._unregister_event(pe, event)
             if err:
                 return err
@@ -469,7 +485,7 @@ class Driver:
 
     def _thaw_rfc(self, pe: PE) -> Gen:
         k = self.k
-        for event in list(self.events.values()):
+        for event in self.newest_first():
             if event.reregister:
                 err = yield from self._register_event(pe, event)
                 if err:

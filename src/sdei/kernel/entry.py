@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sdei.abi import PSTATE_I, PSTATE_NRW, PSTATE_PAN, CompleteStatus, Function, pstate_el
 from sdei.kernel.core import Gen, Kernel
-from sdei.machine import ClientFault, Local
+from sdei.machine import Access, ClientFault, Local
 
 if TYPE_CHECKING:
     from sdei.kernel.driver import Driver, Record
@@ -29,7 +29,7 @@ def nmi_enter(k: Kernel, pe: PE) -> Gen:
     CPU counts as in NMI (B8); from v5.8 a nesting count makes only the outermost entry save."""
     st = k.nmi[pe.index]
     if k.era.nmi_single_hcr_slot:
-        if k.era.nmi_enter_if_not_in_nmi and st.in_nmi:
+        if st.in_nmi:  # E1: `if (!in_nmi()) nmi_enter();` - nested entry was a BUG then
             return False
         yield Local("nmi_enter: in_nmi checked")
         if k.vhe:
@@ -65,6 +65,7 @@ def nmi_exit(k: Kernel, pe: PE, entered: bool) -> Gen:
 
 def sdei_entry(k: Kernel, driver: Driver, pe: PE) -> Gen:
     event, argument, interrupted_pstate = pe.x[0], pe.x[1], pe.x[3]
+    yield Access(f"sdei_event:{event}", write=False)  # the record, which unregister frees
     record: Record = k.heap.deref(argument)
     critical = record.priority == 1
     if k.percpu_offset(pe) != k.percpu_offsets[pe.index]:

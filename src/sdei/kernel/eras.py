@@ -1,12 +1,15 @@
-"""Linux SDEI client eras (linux-client.md §0): each a few switches over one driver.
+"""Linux SDEI client eras (linux-client.md §0) and patches: each a few switches over one driver.
 
 An era reproduces its release's behaviour, bugs included. Each field names the bug or change
-it encodes; `ERAS` is ordered oldest first.
+it encodes; `ERAS` is ordered oldest first. A `Patch` flips some of those switches on top of an
+era: an upstream fix applied to an older tree (the tree between two commits), or a fix this
+project proposes for a latent issue. `era(name, patches)` builds the combination.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields, replace
 
 
 @dataclass(frozen=True)
@@ -19,10 +22,15 @@ class Era:
     # B7: reregister/reenable set before the firmware calls; no cpus_read_lock (fixed v5.7,
     # 54f529a6806c).
     flags_before_call: bool = False
-    # B5/B6: the shared register/unregister/destroy helpers take the list lock themselves,
-    # and freeze clears the flags (fixed v5.7, 6ded0b61cf63).
+    # B5: the shared register/unregister helpers set and clear the flags under the list lock
+    # themselves, so the hibernate walkers, which hold it, self-deadlock (fixed v5.7,
+    # 6ded0b61cf63).
     helpers_take_list_lock: bool = False
-    # B8: arch NMI entry saves HCR_EL2 in one per-CPU slot, no nesting counter (fixed v5.8).
+    # B6: thaw's error path destroys a shared event with the locking destroy while the walker
+    # holds the list lock (fixed v5.7, "fix possible double-lock on hibernate error path").
+    thaw_destroy_takes_list_lock: bool = False
+    # B8: E1's NMI entry - entered only when not already in NMI, HCR_EL2 saved in one per-CPU
+    # slot before the CPU counts as in NMI; v5.8 nests with a count (nmi_enter rework).
     nmi_single_hcr_slot: bool = False
     # B11: hotplug callbacks in the STARTING section (IRQs off); ONLINE_DYN from v6.4.
     hotplug_starting: bool = True
@@ -31,32 +39,63 @@ class Era:
     freeze_wrong_state_id: bool = False
     # B13: the crash path aborts running handlers (v6.6, 5cd474e57368).
     crash_aborts_handlers: bool = False
-    # E3 (v5.10): any firmware value goes through the errno switch, non-errors become 0.
-    translate_all_values: bool = False
-    # E1: SDEI enters NMI context only if not already in NMI; v5.8 nests unconditionally.
-    nmi_enter_if_not_in_nmi: bool = True
     # B10 (v5.11, 2376e75cc77e): the C entry sets PAN itself instead of trusting firmware's.
     entry_sets_pan: bool = False
+    # The patches applied on top of the release (names, in the order given).
+    patches: tuple[str, ...] = ()
 
     @property
     def hotplug_section(self) -> str:
         return "starting" if self.hotplug_starting else "online_dyn"
+
+    @property
+    def label(self) -> str:
+        """The era as a person reads it: `v4.16`, or `v4.16+hibernate-leave-flags`."""
+        return "+".join((self.name, *self.patches))
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A change to the driver as a set of era switches.
+
+    `upstream` marks a historic fix (with its commit id where a source showed it); a fix this
+    project proposes is not upstream.
+    """
+
+    name: str
+    summary: str
+    changes: Mapping[str, bool]
+    commit: str = ""
+    fixes: str = ""  # the bug or latent issue it addresses (B5, L1, ...)
+    upstream: bool = True
+
+    @property
+    def origin(self) -> str:
+        if not self.upstream:
+            return "proposed"
+        return self.commit or "upstream (id unconfirmed)"
 
 
 _V4_16 = Era(
     "v4.16",
     flags_before_call=True,
     helpers_take_list_lock=True,
+    thaw_destroy_takes_list_lock=True,
     nmi_single_hcr_slot=True,
 )
-_V5_7 = replace(_V4_16, name="v5.7", flags_before_call=False, helpers_take_list_lock=False)
-_V5_8 = replace(_V5_7, name="v5.8", nmi_single_hcr_slot=False, nmi_enter_if_not_in_nmi=False)
+_V5_7 = replace(
+    _V4_16,
+    name="v5.7",
+    flags_before_call=False,
+    helpers_take_list_lock=False,
+    thaw_destroy_takes_list_lock=False,
+)
+_V5_8 = replace(_V5_7, name="v5.8", nmi_single_hcr_slot=False)
 _V6_4 = replace(
     _V5_8,
     name="v6.4",
     hotplug_starting=False,
     freeze_wrong_state_id=True,
-    translate_all_values=True,
     entry_sets_pan=True,
 )
 _V6_6 = replace(_V6_4, name="v6.6", crash_aborts_handlers=True)
@@ -64,7 +103,12 @@ _V6_12 = replace(_V6_6, name="v6.12", freeze_wrong_state_id=False)
 
 ERAS: dict[str, Era] = {
     "v4-rfc": replace(
-        _V4_16, name="v4-rfc", frozen_flag=True, probe_nocalls=True, helpers_take_list_lock=False
+        _V4_16,
+        name="v4-rfc",
+        frozen_flag=True,
+        probe_nocalls=True,
+        helpers_take_list_lock=False,
+        thaw_destroy_takes_list_lock=False,
     ),
     "v4.16": _V4_16,
     "v5.7": _V5_7,
@@ -76,9 +120,59 @@ ERAS: dict[str, Era] = {
 }
 ERA_NAMES = tuple(ERAS)
 
+_HISTORIC = (
+    Patch(
+        "hibernate-leave-flags",
+        "the hibernate walkers leave the flags alone; the API callers set and clear them "
+        "(B5's fix, without B6's)",
+        {"helpers_take_list_lock": False},
+        commit="6ded0b61cf63",
+        fixes="B5",
+    ),
+    Patch(
+        "thaw-destroy-llocked",
+        "thaw's error path destroys the event with the lock-held variant (B6's fix)",
+        {"thaw_destroy_takes_list_lock": False},
+        fixes="B6",
+    ),
+    Patch(
+        "register-cpus-read-lock",
+        "register and enable hold cpus_read_lock and set the flags only after success (B7's fix)",
+        {"flags_before_call": False},
+        commit="54f529a6806c",
+        fixes="B7",
+    ),
+)
 
-def era(name: str) -> Era:
+PATCHES: dict[str, Patch] = {p.name: p for p in _HISTORIC}
+_FIELDS = {f.name for f in fields(Era)} - {"name", "patches"}
+
+
+def register_patch(patch: Patch) -> Patch:
+    """Add a patch (the latent-issue fixes register theirs here)."""
+    unknown = set(patch.changes) - _FIELDS
+    if unknown:
+        raise ValueError(f"patch {patch.name}: no era switch named {', '.join(sorted(unknown))}")
+    PATCHES[patch.name] = patch
+    return patch
+
+
+def patch(name: str) -> Patch:
+    found = PATCHES.get(name) or next((p for p in PATCHES.values() if p.commit == name), None)
+    if found is None:
+        raise ValueError(f"unknown patch {name!r}: expected one of {', '.join(sorted(PATCHES))}")
+    return found
+
+
+def era(name: str, patches: Iterable[str] = ()) -> Era:
+    """The era `name` with `patches` applied in order (each name, or a historic commit id)."""
     try:
-        return ERAS[name]
+        base = ERAS[name]
     except KeyError:
         raise ValueError(f"unknown era {name!r}: expected one of {', '.join(ERA_NAMES)}") from None
+    chosen = [patch(p) for p in patches]
+    for p in chosen:
+        base = replace(base, **p.changes)  # type: ignore[arg-type]
+    if not chosen:
+        return base
+    return replace(base, patches=tuple(p.name for p in chosen))

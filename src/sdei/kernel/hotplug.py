@@ -1,6 +1,17 @@
-"""The CPU-hotplug core (linux-client.md §4.1, §8): numbered states, STARTING and ONLINE_DYN
-sections with their order relative to the online mask, install/remove with and without
-calls, a validity check on state ids, cpu_up/cpu_down under the hotplug lock."""
+"""The CPU-hotplug core (linux-client.md §4.1, §8, §11): numbered states, STARTING and
+ONLINE_DYN sections with their order relative to the online mask, install/remove with and
+without calls, a validity check on state ids, cpu_up/cpu_down under the hotplug lock.
+
+The rules of kernel/cpu.c that bound which interleavings exist are kept here (§11):
+
+- every cpu_up/cpu_down holds `cpu_add_remove_lock`, and one from anywhere but the PM core
+  returns -EBUSY while `cpu_hotplug_disabled` is set (system sleep disables it);
+- a CPU is taken down by stop_machine: `take_cpu_down` runs on the dying CPU only once every
+  online CPU's stopper has it captured, so a CPU whose preemption is off (a cross-call
+  waiting for its IPIs) holds the whole take-down back;
+- on the way down, queued cross-call work is flushed (CPUHP_AP_SMPCFD_DYING) before the
+  STARTING-section teardown callbacks run.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sdei.abi import PSTATE_DAIF
-from sdei.kernel.core import ENOSPC, Gen, Kernel, kernel_bug
+from sdei.kernel.core import EBUSY, ENOSPC, Gen, Kernel, kernel_bug, linux_api
 from sdei.machine import Access, Local, Note, PsciStatus, Spawn, WaitUntil
 from sdei.machine.contexts import Context
 from sdei.machine.psci import Psci
@@ -49,6 +59,8 @@ class Hotplug:
     def __init__(self, kernel: Kernel) -> None:
         self.k = kernel
         self.states: dict[int, State] = {}
+        self.disabled = 0  # cpu_hotplug_disabled
+        self.maps_lock = kernel.machine.lock(f"{kernel.name}:cpu_add_remove_lock", sleeping=True)
 
     # ------------------------------------------------------------ running a callback on a CPU
 
@@ -65,7 +77,7 @@ class Hotplug:
     def _invoke_on(self, pe: PE, cpu: int, fn: Callback, starting: bool, label: str) -> Gen:
         ctx = yield Spawn(cpu, self._callback_thread, (fn, starting), f"cpuhp/{cpu}:{label}")
         assert isinstance(ctx, Context)
-        yield WaitUntil(lambda: ctx.done, (f"pe:{cpu}",), f"cpuhp/{cpu} {label}")
+        yield WaitUntil(lambda: ctx.done, (f"pe:{cpu}",), f"cpuhp/{cpu} {label}", stable=True)
         return ctx.result
 
     # ------------------------------------------------------------ install / remove
@@ -135,14 +147,15 @@ class Hotplug:
         yield from k.cpus_read_unlock(pe)
         return None
 
-    # ------------------------------------------------------------ cpu_up / cpu_down
+    # ------------------------------------------------------------ bringing a CPU up
 
     def _ordered(self, starting: bool, reverse: bool = False) -> list[State]:
         chosen = [s for s in self.states.values() if s.starting == starting]
         return sorted(chosen, key=lambda s: s.ident, reverse=reverse)
 
     def secondary_start(self, pe: PE) -> Gen:
-        """What a CPU coming up runs: STARTING callbacks with IRQs off, then it is online."""
+        """What a CPU coming up runs (secondary_start_kernel): STARTING callbacks with IRQs
+        off, then it is online, then IRQs on and into the idle loop."""
         k = self.k
         k.setup_cpu(pe)
         was = k.local_irq_save(pe)
@@ -155,10 +168,12 @@ class Hotplug:
         k.online.add(pe.index)
         yield Note(f"CPU{pe.index} online")
         k.local_irq_restore(pe, was)
-        pe.pstate &= ~PSTATE_DAIF  # secondary_start_kernel: local_irq_enable, into idle
+        k.local_irq_enable(pe)
         return 0
 
-    def cpu_up(self, pe: PE, cpu: int) -> Gen:
+    def _cpu_up(self, pe: PE, cpu: int) -> Gen:
+        """_cpu_up (cpu_add_remove_lock held): CPU_ON, wait for it to come online, then the
+        ONLINE-section callbacks in its hotplug thread, all under the hotplug write lock."""
         k = self.k
         yield from k.cpus_write_lock(pe)
         if cpu in k.online:
@@ -169,7 +184,9 @@ class Hotplug:
         if result != PsciStatus.SUCCESS:
             yield from k.cpus_write_unlock(pe)
             return result
-        yield WaitUntil(lambda: cpu in k.online, ("cpu_online_mask",), f"CPU{cpu} online")
+        yield WaitUntil(
+            lambda: cpu in k.online, ("cpu_online_mask",), f"CPU{cpu} online", stable=True
+        )
         for state in self._ordered(starting=False):
             if state.up is not None:
                 err = yield from self._invoke_on(pe, cpu, state.up, False, f"{state.name} up")
@@ -178,25 +195,78 @@ class Hotplug:
         yield from k.cpus_write_unlock(pe)
         return 0
 
+    # ------------------------------------------------------------ taking a CPU down
+
     def _take_cpu_down(self, pe: PE) -> Gen:
-        """stop-machine on the dying CPU: leave the online mask, DYING callbacks, CPU_OFF."""
+        """take_cpu_down on the dying CPU, every other CPU held by stop_machine: leave the
+        online mask, flush queued cross-calls (SMPCFD_DYING), then the STARTING teardown."""
         k = self.k
-        k.local_irq_save(pe)
         yield Access("cpu_online_mask", write=True)
         k.online.discard(pe.index)
+        while pe.ipi_queue:  # CPUHP_AP_SMPCFD_DYING: flush_smp_call_function_queue
+            callback = pe.ipi_queue.pop(0)
+            yield from callback(pe)
         for state in self._ordered(starting=True, reverse=True):
             if state.down is not None:
                 err = yield from state.down(pe)
                 if err:
                     k.printk(pe.index, f"cpuhp {state.name} down failed: {err}")
-        while pe.ipi_queue:  # flush_smp_call_function_queue
-            callback = pe.ipi_queue.pop(0)
-            yield from callback(pe)
-        yield Local("cpu_die")
-        yield from k.psci(pe, Psci.CPU_OFF)
         return 0
 
-    def cpu_down(self, pe: PE, cpu: int) -> Gen:
+    def stop_machine(self, pe: PE, cpu: int, fn: Callback) -> Gen:
+        """stop_machine_cpuslocked(fn, cpu): a stopper thread on every online CPU. Each is
+        scheduled at its CPU's next preemption point and then keeps the CPU; when all have
+        arrived they disable IRQs together, and only then does `fn` run on `cpu`
+        (multi_cpu_stop's PREPARE, DISABLE_IRQ, RUN). Meanwhile the others run nothing but
+        NMI-like SDEI handlers. The dying CPU then goes idle and calls CPU_OFF."""
+        k = self.k
+        yield Access("cpu_online_mask", write=False)
+        cpus = sorted(k.online)
+        arrived: set[int] = set()
+        irqs_off: set[int] = set()
+        done: list[bool] = []
+        marks = tuple(f"stop_machine:{c}" for c in cpus)
+
+        def stopper(target: PE) -> Gen:
+            k.preempt_disable(target)  # a stopper is never preempted
+            yield Access(f"stop_machine:{target.index}")
+            arrived.add(target.index)
+            yield WaitUntil(
+                lambda: len(arrived) == len(cpus), marks, "stop_machine: prepare", stable=True
+            )
+            was = k.local_irq_save(target)
+            yield Access(f"stop_machine:{target.index}")
+            irqs_off.add(target.index)
+            yield WaitUntil(
+                lambda: len(irqs_off) == len(cpus), marks, "stop_machine: irqs off", stable=True
+            )
+            if target.index == cpu:
+                yield from fn(target)
+                yield Access("stop_machine:done")
+                done.append(True)
+                yield Local("cpu_die")
+                yield from k.psci(target, Psci.CPU_OFF)
+                return 0
+            yield WaitUntil(
+                lambda: bool(done), ("stop_machine:done",), "stop_machine: run", stable=True
+            )
+            k.local_irq_restore(target, was)
+            k.preempt_enable(target)
+            return 0
+
+        k.preempt_disable(pe)  # queue_stop_cpus_work: every stopper is woken before any runs
+        for c in cpus:
+            yield Spawn(c, stopper, (), f"migration/{c}")
+        k.preempt_enable(pe)
+        target = k.machine.pes[cpu]
+        yield WaitUntil(
+            lambda: target.power.value == "off", (f"pe:{cpu}",), f"CPU{cpu} off", stable=True
+        )
+        return 0
+
+    def _cpu_down(self, pe: PE, cpu: int) -> Gen:
+        """_cpu_down (cpu_add_remove_lock held): ONLINE-section teardown in the dying CPU's
+        hotplug thread, then take_cpu_down by stop_machine, all under the hotplug write lock."""
         k = self.k
         yield from k.cpus_write_lock(pe)
         if cpu not in k.online or cpu == pe.index:
@@ -207,8 +277,59 @@ class Hotplug:
                 err = yield from self._invoke_on(pe, cpu, state.down, False, f"{state.name} down")
                 if err:
                     k.printk(cpu, f"cpuhp {state.name} down failed: {err}")
-        yield Spawn(cpu, self._take_cpu_down, (), f"migration/{cpu}")
-        target = k.machine.pes[cpu]
-        yield WaitUntil(lambda: target.power.value == "off", (f"pe:{cpu}",), f"CPU{cpu} off")
+        yield from self.stop_machine(pe, cpu, self._take_cpu_down)
         yield from k.cpus_write_unlock(pe)
         return 0
+
+    # ------------------------------------------------------------ the public entry points
+
+    @linux_api("cpu_up")
+    def cpu_up(self, pe: PE, cpu: int) -> Gen:
+        """cpu_up / add_cpu (sysfs `online`): -EBUSY while hotplug is disabled."""
+        k = self.k
+        yield from k.mutex_lock(pe, self.maps_lock)
+        err = EBUSY if self.disabled else (yield from self._cpu_up(pe, cpu))
+        yield from k.mutex_unlock(pe, self.maps_lock)
+        return err
+
+    @linux_api("cpu_down")
+    def cpu_down(self, pe: PE, cpu: int) -> Gen:
+        """cpu_down / remove_cpu: -EBUSY while hotplug is disabled."""
+        k = self.k
+        yield from k.mutex_lock(pe, self.maps_lock)
+        err = EBUSY if self.disabled else (yield from self._cpu_down(pe, cpu))
+        yield from k.mutex_unlock(pe, self.maps_lock)
+        return err
+
+    def disable(self, pe: PE) -> Gen:
+        """cpu_hotplug_disable (PM_*_PREPARE, cpu_hotplug_pm_callback)."""
+        yield from self.k.mutex_lock(pe, self.maps_lock)
+        self.disabled += 1
+        yield from self.k.mutex_unlock(pe, self.maps_lock)
+
+    def enable(self, pe: PE) -> Gen:
+        """cpu_hotplug_enable (PM_POST_*)."""
+        yield from self.k.mutex_lock(pe, self.maps_lock)
+        self.disabled = max(0, self.disabled - 1)
+        yield from self.k.mutex_unlock(pe, self.maps_lock)
+
+    def freeze_secondary_cpus(self, pe: PE) -> Gen:
+        """The PM core takes every other CPU down (hotplug disabled or not) and keeps hotplug
+        disabled until `thaw_secondary_cpus`; returns the CPUs it took down."""
+        k = self.k
+        yield from k.mutex_lock(pe, self.maps_lock)
+        frozen: list[int] = []
+        for cpu in sorted(k.online - {pe.index}):
+            yield from self._cpu_down(pe, cpu)
+            frozen.append(cpu)
+        self.disabled += 1
+        yield from k.mutex_unlock(pe, self.maps_lock)
+        return frozen
+
+    def thaw_secondary_cpus(self, pe: PE, frozen: list[int]) -> Gen:
+        k = self.k
+        yield from k.mutex_lock(pe, self.maps_lock)
+        self.disabled = max(0, self.disabled - 1)
+        for cpu in frozen:
+            yield from self._cpu_up(pe, cpu)
+        yield from k.mutex_unlock(pe, self.maps_lock)

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from sdei.abi import PSTATE_DAIF, Function
-from sdei.kernel.core import Gen, Kernel
+from sdei.abi import Function
+from sdei.kernel.core import Gen, Kernel, linux_api
 from sdei.kernel.driver import Callback, Driver
 from sdei.kernel.entry import irq_vector, sdei_entry, unexpected_vector
 from sdei.kernel.eras import era
@@ -46,6 +46,7 @@ class BootConfig:
     crash_kernel_base: int = 0xB000_0000
     probe: bool = True  # probe SDEI at boot (scenarios may race the probe instead)
     booted_el2: bool | None = None  # booted at EL2; with vhe=False SDEI gives up (§3.4)
+    patches: tuple[str, ...] = ()  # driver patches on top of the era (sdei.kernel.eras)
 
 
 class Linux:
@@ -61,7 +62,7 @@ class Linux:
         self.config = config
         self.k = Kernel(
             machine,
-            era(config.era),
+            era(config.era, config.patches),
             name=config.name,
             base=config.base,
             rt=config.rt,
@@ -111,13 +112,20 @@ class Linux:
     # ------------------------------------------------------------ boot
 
     def start_kernel(self, pe: PE) -> Gen:
-        """The boot CPU: per-CPU set-up, SDEI probe, GHES, then the secondaries."""
+        """The boot CPU: per-CPU set-up, the secondaries (smp_init), then the initcalls: the
+        SDEI probe (subsys_initcall_sync) and GHES. Probe runs with the secondaries online and
+        nothing else hotplugging (§11)."""
         k = self.k
         self.machine.shared["current"] = self
         k.setup_cpu(pe)
         k.online.add(pe.index)
-        pe.pstate &= ~PSTATE_DAIF  # start_kernel: local_irq_enable before initcalls
-        yield Note(f"{k.image_name}: boot on CPU{pe.index}", {"era": k.era.name})
+        k.local_irq_enable(pe)  # start_kernel: local_irq_enable before smp_init and initcalls
+        yield Note(f"{k.image_name}: boot on CPU{pe.index}", {"era": k.era.label})
+        secondaries = self.config.secondaries
+        if secondaries is None:
+            secondaries = tuple(i for i in range(self.machine.platform.pes) if i != pe.index)
+        for cpu in secondaries:
+            yield from self.hotplug.cpu_up(pe, cpu)
         if self.config.probe:
             err = yield from self.driver.probe(pe, self.config.conduit)
             if err:
@@ -128,11 +136,6 @@ class Linux:
             )
             if err:
                 k.printk(pe.index, f"GHES: failed to register SDEI event {number:#x}: {err}")
-        secondaries = self.config.secondaries
-        if secondaries is None:
-            secondaries = tuple(i for i in range(self.machine.platform.pes) if i != pe.index)
-        for cpu in secondaries:
-            yield from self.hotplug.cpu_up(pe, cpu)
         self.booted = True
         if self.after_boot is not None:
             yield from self.after_boot(self, pe)
@@ -174,6 +177,7 @@ class Linux:
             yield from notifier(pe, "exit")
         return 0
 
+    @linux_api("cpuidle_enter")
     def idle(self, pe: PE, *, powerdown: bool = True) -> Gen:
         """cpuidle: power-down states go through CPU PM (SDEI masks the PE around them)."""
         k = self.k
@@ -192,23 +196,51 @@ class Linux:
 
     # ------------------------------------------------------------ suspend to RAM (§4.3)
 
+    @linux_api("pm_suspend")
     def suspend(self, pe: PE) -> Gen:
-        k = self.k
+        """suspend_devices_and_enter: hotplug disabled around it (PM_SUSPEND_PREPARE /
+        PM_POST_SUSPEND), `.suspend`, the secondaries taken down by the PM core, the boot CPU
+        into a power-down state, and back. A failed `.suspend` gets no `.resume` (§11)."""
+        yield from self.hotplug.disable(pe)
         yield Note("suspend: devices")
         err = yield from self.driver.suspend(pe)
         if err:
+            yield from self.hotplug.enable(pe)
             return err
-        others = sorted(k.online - {pe.index})
-        for cpu in others:
-            yield from self.hotplug.cpu_down(pe, cpu)
+        frozen = yield from self.hotplug.freeze_secondary_cpus(pe)
         yield from self.idle(pe, powerdown=True)
-        for cpu in others:
-            yield from self.hotplug.cpu_up(pe, cpu)
+        yield from self.hotplug.thaw_secondary_cpus(pe, frozen)
         yield Note("resume: devices")
-        return (yield from self.driver.resume(pe))
+        err = yield from self.driver.resume(pe)
+        yield from self.hotplug.enable(pe)
+        return err
 
     # ------------------------------------------------------------ hibernate (§4.4)
 
+    def snapshot_image(self) -> dict[str, Any]:
+        """What a hibernation image holds of this kernel: its memory at the snapshot."""
+        k, driver, hotplug = self.k, self.driver, self.hotplug
+        return {
+            "states": dict(hotplug.states),
+            "disabled": hotplug.disabled,
+            "events": {n: replace(e, records=dict(e.records)) for n, e in driver.events.items()},
+            "driver": (driver.conduit, driver.entry_point, driver.hp_state, driver.frozen),
+            "heap": {a: replace(b) for a, b in k.heap.blocks.items()},
+            "notifiers": (list(k.cpu_pm_notifiers), list(k.reboot_notifiers)),
+            "flags": (k.stopped, k.shutting_down),
+        }
+
+    def restore_image(self, image: dict[str, Any]) -> None:
+        k, driver, hotplug = self.k, self.driver, self.hotplug
+        hotplug.states = dict(image["states"])
+        hotplug.disabled = image["disabled"]
+        driver.events = {n: replace(e, records=dict(e.records)) for n, e in image["events"].items()}
+        driver.conduit, driver.entry_point, driver.hp_state, driver.frozen = image["driver"]
+        k.heap.blocks = {a: replace(b) for a, b in image["heap"].items()}
+        k.cpu_pm_notifiers, k.reboot_notifiers = (list(n) for n in image["notifiers"])
+        k.stopped, k.shutting_down = image["flags"]
+
+    @linux_api("hibernate")
     def hibernate(
         self,
         pe: PE,
@@ -216,41 +248,42 @@ class Linux:
         boot_kernel_base: int | None = None,
         then: Callable[[Linux, PE], Gen] | None = None,
     ) -> Gen:
-        """freeze -> secondaries offline -> snapshot -> online -> thaw -> image written.
+        """kernel/power/hibernate.c: PM_HIBERNATION_PREPARE (hotplug disabled), `.freeze`,
+        the secondaries down (freeze_secondary_cpus), snapshot, secondaries up, `.thaw`,
+        image written. A failed `.freeze` gets no `.thaw`: hibernation is aborted (§11).
 
         With `boot_kernel_base`, power off and come back: a boot kernel at that KASLR offset
         probes SDEI, quiesces, and jumps to this image, whose `.restore` runs (restore_entry).
         """
-        k = self.k
+        yield from self.hotplug.disable(pe)
         yield Note("hibernate: freeze")
         self.notes["phase"] = "freeze"
         err = yield from self.driver.freeze(pe)
         if err:
-            yield Note("hibernate: freeze failed, thaw")
-            yield from self.driver.thaw(pe)
+            yield Note("hibernate: freeze failed, hibernation aborted (no .thaw for SDEI)")
+            self.notes["phase"] = "aborted"
+            yield from self.hotplug.enable(pe)
             return err
-        others = sorted(k.online - {pe.index})
-        for cpu in others:
-            yield from self.hotplug.cpu_down(pe, cpu)
+        frozen = yield from self.hotplug.freeze_secondary_cpus(pe)
         yield Note("hibernate: snapshot")
         self.notes["phase"] = "snapshot"
-        self.notes["hibernated_cpus"] = others
+        self.notes["hibernated_cpus"] = frozen
         self.notes["then"] = then
-        for cpu in others:
-            yield from self.hotplug.cpu_up(pe, cpu)
+        self.notes["image"] = self.snapshot_image()
+        yield from self.hotplug.thaw_secondary_cpus(pe, frozen)
         yield Note("hibernate: thaw")
         self.notes["phase"] = "thaw"
         err = yield from self.driver.thaw(pe)
-        if err:
-            return err
+        if err:  # dpm_resume only logs a failed .thaw; the image is still written
+            self.k.printk(pe.index, f"PM: thaw failed: {err}")
         yield Note("hibernate: image written")
         self.notes["phase"] = "written"
         if boot_kernel_base is None:
+            yield from self.hotplug.enable(pe)
             return 0
-        for cpu in sorted(k.online - {pe.index}):
-            yield from self.hotplug.cpu_down(pe, cpu)
+        yield from self.reboot_notifiers(pe)  # kernel_power_off -> kernel_shutdown_prepare
         yield Note("power off; cold boot")
-        k.live = False  # RAM is lost until the boot kernel restores the image
+        self.k.live = False  # RAM is lost until the boot kernel restores the image
         self.machine.unload(self.loaded)
         boot = Linux(
             self.machine,
@@ -262,13 +295,17 @@ class Linux:
         return 0
 
     def load_hibernation_image(self, pe: PE, image_kernel: Linux) -> Gen:
-        """The boot kernel's side of a restore: quiesce (.freeze), CPUs down, jump."""
+        """The boot kernel's side of a restore (software_resume): PM_RESTORE_PREPARE, quiesce
+        (`.freeze`), secondaries down, jump. A failed quiesce aborts the restore: the boot
+        kernel goes on running."""
+        yield from self.hotplug.disable(pe)
         yield Note(f"{self.k.image_name}: loading the hibernation image")
         err = yield from self.driver.freeze(pe)
         if err:
-            self.k.printk(pe.index, f"PM: quiesce failed: {err}")
-        for cpu in sorted(self.k.online - {pe.index}):
-            yield from self.hotplug.cpu_down(pe, cpu)
+            self.k.printk(pe.index, f"PM: quiesce failed: {err}; restore aborted")
+            yield from self.hotplug.enable(pe)
+            return err
+        yield from self.hotplug.freeze_secondary_cpus(pe)
         self.k.live = False  # the image overwrites the boot kernel's memory
         self.machine.unload(self.loaded)
         image_kernel.loaded = self.machine.load(image_kernel.image, image_kernel.config.base)
@@ -277,20 +314,25 @@ class Linux:
         return 0
 
     def restore_entry(self, pe: PE) -> Gen:
-        """The image kernel again: `.restore` (platform reset, then the thaw logic), CPUs up."""
+        """The image kernel again, as it was at the snapshot (create_image returning): the
+        secondaries back first, then `.restore` (platform reset, then the thaw logic), then
+        PM_POST_HIBERNATION (§11 restore order)."""
         k = self.k
         self.machine.shared["current"] = self
+        image = self.notes.get("image")
+        if image is not None:
+            self.restore_image(image)
         k.live = True  # the image's memory is back
         self.successor = None
         k.online = {pe.index}
         k.setup_cpu(pe)
-        pe.pstate &= ~PSTATE_DAIF
+        k.local_irq_enable(pe)
         yield Note(f"{k.image_name}: restored")
+        yield from self.hotplug.thaw_secondary_cpus(pe, list(self.notes.get("hibernated_cpus", [])))
         err = yield from self.driver.restore(pe)
         if err:
             k.printk(pe.index, f"sdei: restore failed: {err}")
-        for cpu in self.notes.get("hibernated_cpus", []):
-            yield from self.hotplug.cpu_up(pe, cpu)
+        yield from self.hotplug.enable(pe)
         self.notes["restored"] = True
         then = self.notes.get("then")
         if then is not None:
@@ -305,17 +347,19 @@ class Linux:
             yield from notifier(pe)
         return 0
 
+    @linux_api("kernel_restart")
     def reboot(self, pe: PE) -> Gen:
         yield from self.reboot_notifiers(pe)
         yield from self.k.psci(pe, Psci.SYSTEM_RESET)
         return 0
 
+    @linux_api("kernel_kexec")
     def kexec(self, pe: PE, base: int, after_boot: Callable[[Linux, PE], Gen] | None = None) -> Gen:
-        """kernel_kexec: reboot notifiers, secondaries down, jump into a new image at `base`."""
+        """kernel_kexec: reboot notifiers, the secondaries down (machine_shutdown), jump into
+        a new image at `base`."""
         yield Note(f"kexec: new image at {base:#x}")
         yield from self.reboot_notifiers(pe)
-        for cpu in sorted(self.k.online - {pe.index}):
-            yield from self.hotplug.cpu_down(pe, cpu)
+        yield from self.hotplug.freeze_secondary_cpus(pe)
         self.k.live = False
         self.machine.unload(self.loaded)
         new = Linux(self.machine, replace(self.config, base=base, name="kexec"), after_boot)
@@ -334,6 +378,7 @@ class Linux:
         yield Park()
         return 0
 
+    @linux_api("panic")
     def panic(self, pe: PE, message: str) -> Gen:
         k = self.k
         k.stopped = True
@@ -344,6 +389,7 @@ class Linux:
         yield Park()
         return 0
 
+    @linux_api("__crash_kexec")
     def crash_kexec(self, pe: PE, message: str = "") -> Gen:
         """__crash_kexec: stop the others, mask here, (v6.6+) abort running handlers, then
         jump into the crash kernel on this CPU."""

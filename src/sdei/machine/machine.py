@@ -8,6 +8,8 @@ Invariants are checked after every step; the first violation ends the run.
 
 from __future__ import annotations
 
+import inspect
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -31,7 +33,15 @@ from sdei.machine.chooser import (
 )
 from sdei.machine.codemap import CodeFault, CodeMap, Image, Loaded
 from sdei.machine.contexts import Code, Context, Kind
-from sdei.machine.errors import ClientFault, Violation
+from sdei.machine.errors import (
+    ClientFault,
+    ScenarioCodeError,
+    Violation,
+    exception_location,
+    generator_function,
+    generator_location,
+)
+from sdei.machine.footprints import StepFootprints
 from sdei.machine.gic import Gic
 from sdei.machine.invariants import FirmwarePromises
 from sdei.machine.locks import Lock
@@ -49,6 +59,7 @@ from sdei.machine.ops import (
     Park,
     RaiseEvent,
     Release,
+    Resume,
     SendIpi,
     Smc,
     Spawn,
@@ -67,6 +78,10 @@ from sdei.machine.psci import (
 )
 
 IPI_SGI = 1  # the SGI the OS uses for cross-calls
+# Code the model runs without an image (spawned threads, IRQ handlers) lives here, 4 KiB per
+# context, inside the reference platform's non-secure DRAM: its PCs are real addresses.
+CONTEXT_TEXT = 0xE000_0000
+CONTEXT_SLOTS = 0x1_0000
 SDEI_FIRST, SDEI_LAST = FUNCTION_BASE, 0xC400_003F
 _COMPLETIONS = (Function.EVENT_COMPLETE, Function.EVENT_COMPLETE_AND_RESUME)
 
@@ -129,6 +144,13 @@ class RunResult:
         return self.violation is None
 
 
+class _FromChooser(Exception):
+    """Carries an exception a chooser raised through client code, untouched."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
 class _Stop(Exception):
     def __init__(self, violation: Violation) -> None:
         self.violation = violation
@@ -162,6 +184,8 @@ class Machine:
         self.faults = list(config.faults)
         self._fault_budget = [f.times for f in self.faults]
         self._contexts: dict[int, Context] = {}
+        self._calls: list[tuple[Code, str, str]] = []
+        self._footprints: StepFootprints | None = None
         self._next_ident = 0
         self.step_count = 0
         self.choices: list[int] = []
@@ -174,7 +198,7 @@ class Machine:
             (-1, -1, ())
         ] * platform.pes
         # Explicit events dispatch at once where the profile has no pending state for them.
-        self._synchronous_events = (
+        self.synchronous_events = (
             frozenset(e.number for e in platform.events if e.interrupt is None and e.number != 0)
             if not self.firmware.rules.explicit_events_pend
             else frozenset()
@@ -217,12 +241,26 @@ class Machine:
         self.code.unload(loaded)
 
     def spawn(self, pe: int, code: Callable[..., Code], *args: Any, name: str = "") -> Context:
-        """Start a thread on `pe` running `code(pe, *args)`."""
+        """Start a thread on `pe` running `code(pe, *args)`. A thread has its own registers
+        and PSTATE (the client EL, interrupts unmasked), whatever its PE was doing before."""
         target = self.pes[pe]
         gen = code(target, *args)
+        if not hasattr(gen, "send"):
+            raise ScenarioCodeError(
+                f"spawn({getattr(code, '__name__', code)!r}) needs a generator function "
+                f"(one that yields operations), not one returning {type(gen).__name__}",
+                _caller_location(),
+            )
         ctx = self._new_context(Kind.THREAD, pe, name or getattr(code, "__name__", "thread"), gen)
+        ctx.saved = (ctx.address, mode_for(self.client_el), [0] * 31)
         target.threads.append(ctx)
         return ctx
+
+    def track_call(self, gen: Code, what: str, where: str) -> Code:
+        """Remember an API call's generator: one never started by the end of the run was called
+        without `yield from`, an error in the caller's code."""
+        self._calls.append((gen, what, where))
+        return gen
 
     def request_irq(self, intid: int, handler: Callable[..., Code]) -> None:
         """The OS's handler for one of its interrupts: `handler(pe, intid)`."""
@@ -253,15 +291,20 @@ class Machine:
             return []
 
     def footprint(self, option: Option) -> Footprint:
-        """The shared things a step touches: its operation's footprint plus its PE (steps on one
-        PE always depend on each other: they share its registers and context stack)."""
-        what, i, arg = option
-        pe_key = (f"pe:{i}", True)
-        if what == "run":
-            return (pe_key, *self._contexts[arg].pending.footprint)
-        if what == "irq":
-            return (pe_key, (f"gic:{arg}", True))
-        return (pe_key, ("firmware", True))
+        """The shared things a step would touch (`sdei.machine.footprints`): its PE (steps on
+        one PE always depend on each other) and what its operation names."""
+        return self.footprints.option(option)
+
+    def op_footprint(self, pe: int, op: Op) -> Footprint:
+        """What `op`, run on `pe`, touches besides the PE itself."""
+        return self.footprints.op(pe, op)
+
+    @property
+    def footprints(self) -> StepFootprints:
+        found = self._footprints
+        if found is None:
+            found = self._footprints = StepFootprints(self)
+        return found
 
     # ------------------------------------------------------------------ running
 
@@ -303,6 +346,15 @@ class Machine:
             return self._result("step-limit")
         except _Stop as stop:
             return self._result("violation", stop.violation)
+        except _FromChooser as wrapped:
+            raise wrapped.error from None  # the chooser's own way of ending a run
+        except (ScenarioCodeError, Divergence):
+            raise
+        except Exception as error:
+            # Client code raised: an error in that code, not a race it found.
+            raise ScenarioCodeError(
+                f"{type(error).__name__}: {error}", exception_location(error)
+            ) from error
 
     def _check_replay_used(self) -> None:
         chooser = self.chooser
@@ -310,6 +362,7 @@ class Machine:
             raise Divergence.leftover(len(self.choices), chooser.remaining)
 
     def _result(self, status: Any, violation: Violation | None = None) -> RunResult:
+        self._check_calls_started()
         return RunResult(
             status,
             self.step_count,
@@ -319,8 +372,24 @@ class Machine:
             tuple(self.choice_kinds),
         )
 
+    def _check_calls_started(self) -> None:
+        if not self._calls:
+            return
+        running = {id(c.gen) for c in self._contexts.values()}  # threads start when scheduled
+        for gen, what, where in self._calls:
+            if id(gen) in running:
+                continue
+            if inspect.getgeneratorstate(gen) == inspect.GEN_CREATED:
+                raise ScenarioCodeError(
+                    f"{what}(...) was called but never run: call it with `yield from`", where
+                )
+        self._calls.clear()
+
     def _choose(self, kind: str, options: Sequence[Any]) -> int:
-        index = self.chooser.choose(kind, options)
+        try:
+            index = self.chooser.choose(kind, options)
+        except Exception as error:
+            raise _FromChooser(error) from None
         self.choices.append(index)
         self.choice_kinds.append(kind)
         for hook in self._hooks["choice"]:
@@ -337,7 +406,13 @@ class Machine:
         for inv in self.invariants:
             if inv.at_quiescence_only and not quiescent:
                 continue
-            message = inv.check(self)
+            try:
+                message = inv.check(self)
+            except Exception as error:
+                raise ScenarioCodeError(
+                    f"invariant {inv.name!r} raised {type(error).__name__}: {error}",
+                    exception_location(error),
+                ) from error
             if message is not None:
                 self.violate(inv.name, message)
 
@@ -397,7 +472,12 @@ class Machine:
                     add(("run", i, top.ident))
                 continue
             current = pe.current
-            if current is not None and not current.preemptible and not current.done:
+            # A thread with preemption or IRQs off keeps its PE until it lets go of it.
+            if (
+                current is not None
+                and (not current.preemptible or pe.pstate & PSTATE_I)
+                and not current.done
+            ):
                 if not current.pending.blocking or enabled(current):
                     add(("run", i, current.ident))
                 continue
@@ -424,7 +504,10 @@ class Machine:
         for holder in lock.holders():
             if holder is ctx:
                 self.violate(
-                    "deadlock", f"{ctx.name} re-acquires {lock.name}, which it holds", ctx.pe
+                    "deadlock",
+                    f"{ctx.name} re-acquires {lock.name}, which it holds "
+                    f"(in {generator_function(ctx.gen)})",
+                    ctx.pe,
                 )
             if holder.pe != ctx.pe or holder.done:
                 continue
@@ -449,8 +532,10 @@ class Machine:
         if what == "run":
             self._run_context(pe, self._contexts[arg])
         elif what == "sdei":
+            self.running = None
             self._deliver(pe, arg)
         elif what == "irq":
+            self.running = None
             self._take_irq(pe, arg)
         else:
             self._wake(pe)
@@ -459,7 +544,10 @@ class Machine:
         self, kind: Kind, pe: int, name: str, gen: Code, address: int = 0, symbol: str = ""
     ) -> Context:
         self._next_ident += 1
-        ctx = Context(self._next_ident, kind, pe, name, gen, address, symbol)
+        ident = self._next_ident
+        if not address:
+            address = CONTEXT_TEXT + (ident % CONTEXT_SLOTS) * 0x1000
+        ctx = Context(ident, kind, pe, name, gen, address, symbol)
         self._contexts[ctx.ident] = ctx
         return ctx
 
@@ -475,13 +563,32 @@ class Machine:
                 return
             ctx.steps += 1
             pe.pc = ctx.pc
-            try:
-                ctx.pending = ctx.gen.send(result)
-            except StopIteration as stop:
-                self._end_context(pe, ctx, stop.value)
+            if pe.stack and pe.stack[-1] is not ctx:
+                # A handler started on this PE inside the call (TF-A's synchronous dispatch):
+                # the code after the call runs only once the handler has completed.
+                ctx.pending = Resume(result)
+            else:
+                self._advance(pe, ctx, result)
         except ClientFault as fault:
             self.violate(fault.invariant, fault.message, pe.index)
         self._step_hooks(pe, ctx, op, result)
+
+    def _advance(self, pe: PE, ctx: Context, value: Any) -> None:
+        """Run client code from its last yield to the next, handing it `value`."""
+        try:
+            op = ctx.gen.send(value)
+        except StopIteration as stop:
+            self._end_context(pe, ctx, stop.value)
+            return
+        except AssertionError as error:  # a failed `assert` in client code: a finding
+            self.violate("assertion", str(error) or "assertion failed", pe.index)
+        if not isinstance(op, Op):
+            if inspect.isgenerator(op):
+                detail = "a generator: call it with `yield from`, not `yield`"
+            else:
+                detail = f"{op!r}, which is not an operation (see sdei.machine.ops)"
+            raise ScenarioCodeError(f"{ctx.name} yielded {detail}", generator_location(ctx.gen))
+        ctx.pending = op
 
     def _step_hooks(self, pe: PE, ctx: Context, op: Op, result: Any) -> None:
         for hook in self._hooks["step"]:
@@ -525,6 +632,9 @@ class Machine:
         kind = type(op)
         if kind is Local or kind is Access:
             return None
+        if kind is Resume:
+            assert isinstance(op, Resume)
+            return op.value
         if kind is Smc:
             assert isinstance(op, Smc)
             return self._conduit(pe, ctx, "smc", op.function, op.args)
@@ -557,8 +667,11 @@ class Machine:
         if kind is RaiseEvent:
             assert isinstance(op, RaiseEvent)
             taken = self.firmware.raise_event(op.event, op.pe)
-            if taken and op.event in self._synchronous_events:
-                self._deliver(self.pes[op.pe], op.event)  # TF-A sdei_dispatch_event
+            if taken and op.event in self.synchronous_events:
+                target = self.pes[op.pe]
+                if target is pe:  # the handler interrupts this call: ELR_EL3 is after it
+                    pe.pc = ctx.address + 4 * ((ctx.steps + 1) % 1024)
+                self._deliver(target, op.event)  # TF-A sdei_dispatch_event
             return taken
         if kind is Spawn:
             assert isinstance(op, Spawn)
@@ -577,7 +690,10 @@ class Machine:
             for hook in self._hooks["note"]:
                 hook(self.step_count, pe.index, op.text, op.data)
             return None
-        raise TypeError(f"{ctx.name} yielded {op!r}, which is not an operation")
+        raise ScenarioCodeError(
+            f"{ctx.name} yielded {op!r}, an operation this engine does not know",
+            generator_location(ctx.gen),
+        )
 
     def _release(self, ctx: Context, op: Release) -> None:
         lock = op.lock
@@ -721,7 +837,7 @@ class Machine:
         gen = code.code(pe)
         ctx = self._new_context(Kind.THREAD, target, code.symbol, gen, entry, code.symbol)
         pe.threads.insert(0, ctx)
-        pe.current = None
+        pe.current = ctx  # the PE comes out of reset in this code, DAIF masked
         return PsciStatus.SUCCESS
 
     def power_off(self, index: int) -> None:
@@ -794,6 +910,7 @@ class Machine:
             Kind.THREAD, pe.index, code.symbol, code.code(pe), address, code.symbol
         )
         pe.threads.append(ctx)
+        pe.current = ctx
 
     def _wake(self, pe: PE) -> None:
         """Leave standby or power-down; CPU_SUSPEND returns 0 (a power-down wake masks the PE:
@@ -806,9 +923,7 @@ class Machine:
         self.running = ctx
         if ctx is not None and not ctx.done:
             try:
-                ctx.pending = ctx.gen.send(PsciStatus.SUCCESS)
-            except StopIteration as stop:
-                self._end_context(pe, ctx, stop.value)
+                self._advance(pe, ctx, PsciStatus.SUCCESS)
             except ClientFault as fault:
                 self.violate(fault.invariant, fault.message, pe.index)
 
@@ -885,6 +1000,10 @@ class Machine:
         el = self.client_el
         assert exit_.elr is not None and exit_.spsr is not None
         pe.elr[el], pe.spsr[el] = exit_.elr, exit_.spsr
+        if exit_.pc == saved.pc:
+            # Resuming at the interrupted PC (tf-a-tests' usual handler): the interrupted
+            # context goes on from where it was, in the exception state C&R gives it.
+            return
         try:
             code = self.code.resolve(exit_.pc)
         except CodeFault as fault:
@@ -914,8 +1033,9 @@ class Machine:
 
     # ------------------------------------------------------------------ views
 
-    def contexts(self) -> Iterable[Context]:
-        return (c for c in self._contexts.values() if not c.done)
+    def contexts(self, *, finished: bool = False) -> Iterable[Context]:
+        """The live contexts (with `finished`, the ended ones too, with their results)."""
+        return (c for c in self._contexts.values() if finished or not c.done)
 
     def context(self, ident: int) -> Context:
         return self._contexts[ident]
@@ -927,6 +1047,15 @@ def _ipi_handler(pe: PE, intid: int) -> Code:
         callback = pe.ipi_queue.pop(0)
         yield from callback(pe)
     return None
+
+
+def _caller_location() -> str:
+    """`file:line` of the code that called into the machine (outside the engine)."""
+    frame = sys._getframe(1)
+    engine = __file__.rpartition("/")[0]
+    while frame is not None and frame.f_code.co_filename.startswith(engine):
+        frame = frame.f_back  # type: ignore[assignment]
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "<unknown>"
 
 
 def _describe(op: Op) -> str:

@@ -116,19 +116,30 @@ class Release(Op):
         return ((f"lock:{self.lock.name}", True),)
 
 
+# Marks the footprint of a stable wait (see WaitUntil).
+STABLE_WAIT = ("wait:stable", False)
+
+
 @dataclass(frozen=True, slots=True)
 class WaitUntil(Op):
-    """Block until `condition()` holds (completion of cross-calls, flags set by other CPUs)."""
+    """Block until `condition()` holds (completion of cross-calls, flags set by other CPUs).
+
+    A `stable` wait's condition, once true, stays true (a count that only grows, a CPU that
+    has come online under a lock the waiter holds): it only ever waits for writes, and never
+    needs exploring before one - a partial-order reduction looks for no races of its read.
+    """
 
     condition: Callable[[], bool]
     reads: tuple[str, ...] = ()
     label: str = ""
+    stable: bool = False
 
     blocking = True
 
     @property
     def footprint(self) -> Footprint:
-        return tuple((name, False) for name in self.reads)
+        reads = tuple((name, False) for name in self.reads)
+        return (*reads, STABLE_WAIT) if self.stable else reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +164,7 @@ class AssertInterrupt(Op):
 
     @property
     def footprint(self) -> Footprint:
-        return (("firmware", True), (f"gic:{self.intid}", True))
+        return (("firmware", True), (f"irq:{self.intid}", True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +225,14 @@ class Jump(Op):
     @property
     def footprint(self) -> Footprint:
         return (("firmware", True),)
+
+
+@dataclass(frozen=True, slots=True)
+class Resume(Op):
+    """The engine's own: hand `value` to a context whose step was cut short by a handler
+    that started synchronously on its PE (the code after the call runs when it resumes)."""
+
+    value: Any = None
 
 
 START = Local("start")

@@ -9,12 +9,21 @@ options give the same machine, so that a list of choices replays exactly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from sdei.kernel.eras import ERA_NAMES, patch
 from sdei.machine import Machine
 
-ERAS = ("v4-rfc", "v4.16", "v5.7", "v5.8", "v6.4", "v6.6", "v6.12", "latest")
+ERAS = ERA_NAMES
+
+
+def check_patches(names: Iterable[str]) -> tuple[str, ...]:
+    """The patch names, once each, in order; ValueError (one line) for an unknown one."""
+    chosen = tuple(dict.fromkeys(names))
+    for name in chosen:
+        patch(name)
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,7 @@ class Options:
     profile: str = "spec"
     cpus: int | None = None  # None: the scenario's default
     disabled_actions: frozenset[str] = frozenset()  # swarm testing switches these off
+    patches: tuple[str, ...] = ()  # driver patches on top of the era (sdei.kernel.eras)
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,11 @@ class Scenario:
     max_steps: int = 5_000
     actions: tuple[str, ...] = ()  # environment actions swarm testing may disable
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # Patches the scenario's kernel always carries (an older tree with one fix applied).
+    patches: tuple[str, ...] = ()
+    # Why the race it stages cannot happen in a real kernel, for a review-era race that the
+    # kernel's rules (linux-client.md §11) rule out: it then has no buggy era.
+    unreachable: str = ""
 
     def accepts(self, invariant: str) -> bool:
         """Is `invariant` one this scenario's bug is expected to break?"""

@@ -3,14 +3,16 @@ quiescence with the default chooser, then handed back for the racing part."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sdei.firmware import Platform
 from sdei.kernel import BootConfig, Counter, Linux, invariants
-from sdei.kernel.core import Gen
+from sdei.kernel.core import ERRNO_NAMES, Gen
 from sdei.kernel.driver import Callback
 from sdei.machine import PE, Machine, MachineConfig
+from sdei.machine.errors import ScenarioCodeError
 
 SHARED_RAS = 0x4000_0010  # reference platform: shared normal event on SPI 200
 SHARED_RAS_SPI = 200
@@ -18,8 +20,9 @@ PRIVATE_CRITICAL = 0x4000_0001  # reference platform: private critical event rai
 SOFTWARE_EVENT = 0  # the software-signalled event
 
 
-class SetupError(RuntimeError):
-    """A scenario's deterministic set-up did not reach a clean quiescent state."""
+class SetupError(ScenarioCodeError):
+    """A scenario's deterministic set-up did not reach a clean quiescent state, or a step of
+    it failed (an error in the scenario, exit 2, never explored)."""
 
 
 @dataclass
@@ -32,13 +35,25 @@ class Booted:
 
 
 def registering(*events: int, callback: Callback | None = None) -> Callable[[Linux, PE], Gen]:
-    """A set-up that registers and enables `events` with `callback` (a counter by default)."""
+    """A set-up that registers and enables `events` with `callback` (a counter by default).
+    A call that fails stops the set-up with an error naming the event and the errno."""
     chosen: Callback = callback or Counter()
+    caller = sys._getframe(1)
+    where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
 
     def setup(linux: Linux, pe: PE) -> Gen:
         for event in events:
-            yield from linux.driver.register(pe, event, chosen)
-            yield from linux.driver.enable(pe, event)
+            err = yield from linux.driver.register(pe, event, chosen)
+            what = "sdei_event_register"
+            if not err:
+                err = yield from linux.driver.enable(pe, event)
+                what = "sdei_event_enable"
+            if err:
+                raise SetupError(
+                    f"registering({event:#x}): {what} returned {ERRNO_NAMES.get(err, err)}"
+                    " - does the platform have this event?",
+                    where,
+                )
 
     return setup
 
@@ -46,6 +61,7 @@ def registering(*events: int, callback: Callback | None = None) -> Callable[[Lin
 def boot(
     *,
     era: str,
+    patches: tuple[str, ...] = (),
     profile: str = "spec",
     cpus: int = 2,
     online: tuple[int, ...] | None = None,
@@ -63,7 +79,7 @@ def boot(
     secondaries = tuple(c for c in (online or range(cpus)) if c != 0)
     linux = Linux(
         machine,
-        BootConfig(era=era, rt=rt, vhe=vhe, probe=probe, secondaries=secondaries),
+        BootConfig(era=era, patches=patches, rt=rt, vhe=vhe, probe=probe, secondaries=secondaries),
         after_boot=setup,
     )
     invariants.install(machine, linux)
@@ -71,6 +87,11 @@ def boot(
     machine.spawn(0, linux.start_kernel, name="boot")
     result = machine.run(max_steps=max_steps)
     if result.status != "quiescent" or result.violation is not None:
-        raise SetupError(f"set-up ended {result.status}: {result.violation}")
+        caller = sys._getframe(1)
+        raise SetupError(
+            f"the set-up (boot and `setup`) ended {result.status}"
+            + (f": {result.violation}" if result.violation else ""),
+            f"{caller.f_code.co_filename}:{caller.f_lineno}",
+        )
     machine.end_setup()
     return Booted(machine, linux)

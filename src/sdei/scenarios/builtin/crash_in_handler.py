@@ -29,7 +29,13 @@ def build(options: Options) -> Machine:
         yield from linux.driver.register(pe, SHARED_RAS, fatal_error)
         yield from linux.driver.enable(pe, SHARED_RAS)
 
-    booted = boot(era=options.era, profile=options.profile, cpus=options.cpus or 2, setup=setup)
+    booted = boot(
+        era=options.era,
+        patches=options.patches,
+        profile=options.profile,
+        cpus=options.cpus or 2,
+        setup=setup,
+    )
 
     def device(pe: PE) -> Gen:
         yield AssertInterrupt(SHARED_RAS_SPI)

@@ -11,6 +11,7 @@ from sdei.scenarios.common import SOFTWARE_EVENT, boot, registering
 def build(options: Options) -> Machine:
     booted = boot(
         era=options.era,
+        patches=options.patches,
         profile=options.profile,
         cpus=options.cpus or 2,
         setup=registering(SOFTWARE_EVENT),

@@ -14,6 +14,7 @@ from sdei.scenarios.common import SHARED_RAS, boot, registering
 def build(options: Options) -> Machine:
     booted = boot(
         era=options.era,
+        patches=options.patches,
         profile=options.profile,
         cpus=options.cpus or 2,
         setup=registering(SHARED_RAS),

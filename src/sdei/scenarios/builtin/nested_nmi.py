@@ -20,6 +20,7 @@ GUEST_TPIDR_EL1 = 0x6_0000_0000
 def build(options: Options) -> Machine:
     booted = boot(
         era=options.era,
+        patches=options.patches,
         profile=options.profile,
         cpus=options.cpus or 2,
         client_el=2,

@@ -16,7 +16,13 @@ from sdei.scenarios.common import SOFTWARE_EVENT, boot
 
 
 def build(options: Options) -> Machine:
-    booted = boot(era=options.era, profile=options.profile, cpus=options.cpus or 3, online=(0, 1))
+    booted = boot(
+        era=options.era,
+        patches=options.patches,
+        profile=options.profile,
+        cpus=options.cpus or 3,
+        online=(0, 1),
+    )
     linux, machine = booted.linux, booted.machine
     counter = Counter()
 

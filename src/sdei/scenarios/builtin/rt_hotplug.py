@@ -1,12 +1,14 @@
 """B11: PREEMPT_RT, where the list lock sleeps, with hotplug callbacks in the STARTING
 section (IRQs off): "sleeping function called from invalid context" (fixed in v6.4 by moving
-them to ONLINE_DYN, d2c48b2387eb). It fires whenever the callbacks run - at probe or when a
-CPU comes online - so every interleaving of this scenario shows it in v5.7."""
+them to ONLINE_DYN, d2c48b2387eb). It fires whenever the callbacks run with IRQs off - at
+probe, where installing the state runs "up" in each online CPU's hotplug thread, and when a
+CPU comes online - so every interleaving shows it in v5.7. User space brings CPU2 online once
+the initcalls (the probe among them) are done."""
 
 from __future__ import annotations
 
 from sdei.kernel.core import Gen
-from sdei.machine import PE, Machine
+from sdei.machine import PE, Access, Machine, WaitUntil
 from sdei.scenarios.api import Options, Scenario
 from sdei.scenarios.common import boot
 
@@ -14,6 +16,7 @@ from sdei.scenarios.common import boot
 def build(options: Options) -> Machine:
     booted = boot(
         era=options.era,
+        patches=options.patches,
         profile=options.profile,
         cpus=options.cpus or 3,
         online=(0, 1),
@@ -21,13 +24,21 @@ def build(options: Options) -> Machine:
         probe=False,
     )
     linux = booted.linux
+    initcalls: list[bool] = []
 
     def probe(pe: PE) -> Gen:
-        return (yield from linux.driver.probe(pe, "smc"))
+        err = yield from linux.driver.probe(pe, "smc")
+        yield Access("initcalls")
+        initcalls.append(True)
+        return err
 
-    booted.spawn(0, probe, "sdei probe")
+    def user_space(pe: PE) -> Gen:
+        yield WaitUntil(lambda: bool(initcalls), ("initcalls",), "initcalls done", stable=True)
+        return (yield from linux.hotplug.cpu_up(pe, 2))
+
+    booted.spawn(0, probe, "sdei probe (initcall)")
     if "hotplug" not in options.disabled_actions:
-        booted.spawn(1, lambda pe: linux.hotplug.cpu_up(pe, 2), "online CPU2")
+        booted.spawn(1, user_space, "online CPU2")
     return booted.machine
 
 

@@ -1,8 +1,12 @@
 """B6: re-registering a shared event fails at thaw (fixed in v5.7).
 
-The error path destroyed the event with the locking helper while the list lock was held:
-an A-A deadlock. In v4.16 the freeze side (B5) deadlocks first. From v5.7 the event is
-destroyed with the lock-held variant and the interface marked broken.
+The thaw walker holds the list lock; when re-registering a shared event failed, the error
+path destroyed the event with the locking destroy helper: an A-A deadlock. In v4.16 itself
+any hibernation with a shared event deadlocks earlier, on B5 (freeze's walker), so B6 cannot
+be reached there. This scenario's kernel is therefore v4.16 with B5's fix applied
+(`hibernate-leave-flags`, 6ded0b61cf63) - the tree between the two fixes - where the thaw
+failure deadlocks on B6's own double lock, in `_destroy`. From v5.7 the event is destroyed
+with the lock-held variant and the interface marked broken.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sdei.scenarios.common import SHARED_RAS, boot, registering
 def build(options: Options) -> Machine:
     booted = boot(
         era=options.era,
+        patches=options.patches,
         profile=options.profile,
         cpus=options.cpus or 2,
         setup=registering(SHARED_RAS),
@@ -34,4 +39,5 @@ SCENARIO = Scenario(
     fixed_eras=("v5.7", "v5.8", "v6.12", "latest"),
     expected_invariant="deadlock",
     default_cpus=2,
+    patches=("hibernate-leave-flags",),
 )
