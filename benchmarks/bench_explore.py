@@ -172,6 +172,64 @@ def builtin_rows(budget: float = 120.0, unreduced_budget: float = 20.0) -> list[
     return rows
 
 
+def latent_rows(budget: float = 120.0) -> list[Row]:
+    """The latent issues in `latest`: seconds to find each with the default strategy and with
+    a plain dfs, side by side in one process (the ratio is dfs over auto), and the complete
+    dfs under the patch each suggests."""
+    rows: list[Row] = []
+    for scenario in builtin():
+        if scenario.group != "latent":
+            continue
+        times: dict[str, float] = {}
+        for strategy in ("auto", "dfs"):
+            report = explore(
+                scenario.name, era="latest", strategy=strategy, jobs=1, budget=budget, shrink=False
+            )
+            times[strategy] = report.elapsed if report.found else budget
+            rows.append(
+                Row(
+                    f"latent {scenario.name}: find [{strategy}]",
+                    "spec",
+                    times[strategy],
+                    "s" if report.found else "s (not found)",
+                    detail=f"{report.executions} executions, one process",
+                )
+            )
+        rows.append(
+            Row(
+                f"latent {scenario.name}: dfs / auto",
+                "spec",
+                times["dfs"] / max(times["auto"], 1e-3),
+                "x",
+                detail="time to find, dfs over auto, measured side by side",
+            )
+        )
+        report = explore(
+            scenario.name,
+            era="latest",
+            strategy="dfs",
+            jobs=1,
+            patches=scenario.fix,
+            budget=budget,
+        )
+        verdict = "complete" if report.complete else ("VIOLATION" if report.found else "cut")
+        rows.append(
+            Row(
+                f"latent {scenario.name}: dfs under --patch {' --patch '.join(scenario.fix)}",
+                "spec",
+                report.executions,
+                "executions",
+                detail=f"{verdict} in {report.elapsed:.1f} s",
+            )
+        )
+    return rows
+
+
+def run_latent(duration: float, runs: int = 1) -> list[Row]:
+    """The `make bench` suite for the latent issues."""
+    return latent_rows()
+
+
 def run_builtin(duration: float, runs: int = 1) -> list[Row]:
     """The `make bench` suite for the built-in scenarios (several minutes)."""
     return builtin_rows()

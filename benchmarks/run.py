@@ -32,6 +32,7 @@ SUITES: dict[str, Callable[[float, int], list[Row]]] = {
     "engine": bench_engine.run,
     "explore": bench_explore.run,
     "explore-builtin": bench_explore.run_builtin,
+    "explore-latent": bench_explore.run_latent,
 }
 
 

@@ -18,7 +18,17 @@ from __future__ import annotations
 
 from sdei.abi import EVENT_SIGNALED, Function
 from sdei.firmware import Platform
-from sdei.machine import Access, Acquire, Image, Machine, MachineConfig, Release, Smc
+from sdei.machine import (
+    Access,
+    Acquire,
+    Image,
+    IrqRestore,
+    IrqSave,
+    Machine,
+    MachineConfig,
+    Release,
+    Smc,
+)
 from sdei.machine.contexts import Code
 from sdei.machine.pe import PE
 from sdei.scenarios.api import ERAS, Options, Scenario
@@ -52,12 +62,12 @@ def _build(options: Options, *, mask_sdei: bool) -> Machine:
     def update_stats(pe: PE) -> Code:
         if mask_sdei:
             yield Smc(Function.PE_MASK)
-        pe.mask_irqs()  # spin_lock_irqsave: IRQs off, but SDEI still gets in
-        yield Acquire(lock)
+        was = yield IrqSave()  # spin_lock_irqsave: IRQs off, but SDEI still gets in
+        yield Acquire(lock, preempt=1)
         yield Access("stats")
         machine.shared["updates"] += 1
-        yield Release(lock)
-        pe.unmask_irqs()
+        yield Release(lock, preempt=-1)
+        yield IrqRestore(was)
         if mask_sdei:
             yield Smc(Function.PE_UNMASK)
 

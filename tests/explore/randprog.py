@@ -8,7 +8,20 @@ from typing import Any
 
 from sdei.abi import EVENT_SIGNALED, Function
 from sdei.firmware import Platform
-from sdei.machine import Access, Acquire, Image, Machine, MachineConfig, Release, Smc
+from sdei.machine import (
+    Access,
+    Acquire,
+    AssertInterrupt,
+    Image,
+    IrqRestore,
+    IrqSave,
+    Machine,
+    MachineConfig,
+    Preempt,
+    Release,
+    SendIpi,
+    Smc,
+)
 from sdei.machine.contexts import Code
 from sdei.machine.pe import PE
 from sdei.scenarios.api import Options, Scenario
@@ -23,6 +36,9 @@ FIRMWARE = {
 }
 
 
+PPI = 23  # an OS interrupt private to each PE, with its own handler
+
+
 def random_program(rng: random.Random) -> list[Program]:
     cpus = rng.choice((2, 2, 3))
     threads: list[Program] = []
@@ -31,26 +47,37 @@ def random_program(rng: random.Random) -> list[Program]:
         for _ in range(rng.randint(1, 3)):
             kind = rng.random()
             var = rng.choice("xy")
-            if kind < 0.35:
+            if kind < 0.25:
                 ops.append(("read", var))
-            elif kind < 0.7:
+            elif kind < 0.5:
                 ops.append(("write", var))
-            elif kind < 0.8:
+            elif kind < 0.58:
                 ops.append(("locked", rng.choice(("L1", "L2")), var))
-            elif kind < 0.88:
+            elif kind < 0.64:
+                ops.append(("spin", rng.choice(("L1", "L2")), var))  # preemption off inside
+            elif kind < 0.7:
+                ops.append(("irqoff", var))  # local_irq_save around a write
+            elif kind < 0.75:
+                ops.append(("nopreempt", var))  # preempt_disable around a read
+            elif kind < 0.8:
+                ops.append(("ipi", rng.randrange(cpus), var))  # a callback writes var there
+            elif kind < 0.85:
+                ops.append(("ppi", rng.randrange(cpus)))
+            elif kind < 0.9:
                 ops.append(("signal", rng.randrange(cpus)))
             else:  # the calling PE's own firmware state: private, commutes across PEs
                 ops.append((rng.choice(("mask", "unmask", "status", "disable", "enable")),))
         threads.append(ops)
     handler: Program = [rng.choice((("read", "x"), ("write", "y"), ("locked", "L1", "x")))]
     threads.append(handler)
-    threads.append([("pes", rng.choice((cpus, cpus, max(2, cpus - 1))))])
+    threads.append([rng.choice((("read", "y"), ("write", "x"), ("write", "y")))])  # the PPI's
+    threads.append([("pes", rng.choice((cpus, cpus, max(2, cpus - 1), 1 if cpus == 2 else 2)))])
     return threads
 
 
 def build_program(program: list[Program]) -> Scenario:
-    *threads, handler_ops, layout = program
-    pes = layout[0][1] if layout and layout[0][0] == "pes" else len(threads)
+    *threads, handler_ops, irq_ops, layout = program
+    pes = layout[0][1]
 
     def build(options: Options) -> Machine:
         machine = Machine(MachineConfig(Platform.reference(pes)))
@@ -71,6 +98,25 @@ def build_program(program: list[Program]) -> Scenario:
                     yield Access(op[2], write=True)
                     machine.shared[op[2]] = (machine.shared[op[2]] * 7 + tag) % 97
                     yield Release(locks[op[1]])
+                elif op[0] == "spin":
+                    yield Acquire(locks[op[1]], preempt=1)
+                    yield Access(op[2], write=True)
+                    machine.shared[op[2]] = (machine.shared[op[2]] * 11 + tag) % 97
+                    yield Release(locks[op[1]], preempt=-1)
+                elif op[0] == "irqoff":
+                    was = yield IrqSave()
+                    yield Access(op[1], write=True)
+                    machine.shared[op[1]] = (reg * 13 + tag) % 97
+                    yield IrqRestore(was)
+                elif op[0] == "nopreempt":
+                    yield Preempt(1)
+                    yield Access(op[1], write=False)
+                    reg = reg * 3 + machine.shared[op[1]]
+                    yield Preempt(-1)
+                elif op[0] == "ipi":
+                    yield SendIpi(min(op[1], pes - 1), ipi_callback(op[2], tag), "ipi")
+                elif op[0] == "ppi":
+                    yield AssertInterrupt(PPI, min(op[1], pes - 1))
                 elif op[0] == "signal":
                     target = machine.pes[min(op[1], pes - 1)].mpidr
                     yield Smc(Function.EVENT_SIGNAL, EVENT_SIGNALED, target)
@@ -82,6 +128,20 @@ def build_program(program: list[Program]) -> Scenario:
         def handler(pe: PE) -> Code:
             yield from run_ops(pe, handler_ops, 9)
             yield Smc(Function.EVENT_COMPLETE, 0)
+
+        def ipi_callback(var: str, tag: int) -> Any:
+            def callback(pe: PE) -> Code:
+                yield Access(var, write=True)
+                machine.shared[var] = (machine.shared[var] * 17 + tag) % 97
+
+            return callback
+
+        def irq_handler(pe: PE, intid: int) -> Code:
+            yield from run_ops(pe, irq_ops, 8)
+
+        machine.request_irq(PPI, irq_handler)
+        for pe in range(pes):
+            machine.gic.enable(PPI, pe)
 
         image = Image("kernel")
         image.add("handler", 0x100, handler)

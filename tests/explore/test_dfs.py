@@ -26,12 +26,14 @@ from .toys import (
     ORDERED,
 )
 
+BUDGET_SECONDS, BUDGET_RUNS = 30, 250
+
 # Executions a complete dfs takes, per reduction (none, sleep, dpor).
 COUNTS = {
     LOCKED_UPDATE: (12, 6, 3),
     INDEPENDENT: (20, 4, 1),
     ORDERED: (14, 7, 3),
-    MASKED_LOCK: (32, 8, 5),
+    MASKED_LOCK: (49, 10, 4),
 }
 
 
@@ -85,7 +87,9 @@ def _outcomes(target: Target, reduction: str) -> tuple[set[object], int] | None:
             )  # every PE's mask and EVENT_STATUS of event 0
             seen.add((tuple(sorted(machine.shared.items())), firmware))
 
-    result = DfsSearch(target, reduction=reduction).run(Budget(30, 250), visit=visit)
+    result = DfsSearch(target, reduction=reduction).run(
+        Budget(BUDGET_SECONDS, BUDGET_RUNS), visit=visit
+    )
     return (seen, result.executions) if result.complete else None
 
 

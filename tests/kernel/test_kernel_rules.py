@@ -179,7 +179,7 @@ def test_a_dying_cpu_flushes_cross_calls_before_the_sdei_teardown() -> None:
         yield from linux.driver.call(pe, Function.EVENT_STATUS, SOFTWARE_EVENT)
 
     def dying(pe: PE) -> Gen:
-        linux.k.local_irq_save(pe)
+        yield from linux.k.local_irq_save(pe)
         pe.ipi_queue.append(queued)
         yield from linux.hotplug._take_cpu_down(pe)
 

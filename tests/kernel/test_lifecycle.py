@@ -10,7 +10,7 @@ import pytest
 from sdei.abi import Function
 from sdei.kernel import Counter, Linux
 from sdei.kernel.core import EINPROGRESS, EIO, Gen
-from sdei.machine import PE, AssertInterrupt, Machine, Observer, Smc, WaitUntil
+from sdei.machine import PE, AssertInterrupt, Machine, Observer, RunResult, Smc, WaitUntil
 from sdei.scenarios.common import SHARED_RAS, SHARED_RAS_SPI, SOFTWARE_EVENT, Booted, boot
 
 REGISTERED, ENABLED = 1, 2
@@ -247,14 +247,21 @@ def test_mark_broken_masks_all_and_later_calls_fail_with_eio() -> None:
     assert status(m, 0, SHARED_RAS) == REGISTERED | ENABLED  # unchanged
 
 
-def test_unregister_while_a_shared_handler_runs_returns_einprogress() -> None:
-    b, _ = booted()
+def _unregister_while_running(patches: tuple[str, ...]) -> tuple[Booted, RunResult, dict[str, int]]:
+    counter = Counter()
+
+    def setup_events(linux: Linux, pe: PE) -> Gen:
+        for event in (SHARED_RAS, SOFTWARE_EVENT):
+            assert (yield from linux.driver.register(pe, event, counter)) == 0
+            assert (yield from linux.driver.enable(pe, event)) == 0
+
+    b = boot(era="latest", patches=patches, cpus=3, setup=setup_events)
     m = b.machine
     critical_shared = 0x4000_0011  # reference platform: shared critical event on SPI 201
     outcome: dict[str, int] = {}
 
     def slow(pe: PE, event: int, regs: tuple[int, ...], arg: object) -> Gen:
-        yield WaitUntil(lambda: "first" in outcome, label="unregister attempted")
+        yield WaitUntil(lambda: "first" in outcome or "waiting" in outcome, label="unregister")
         return 0
 
     def setup(pe: PE) -> Gen:
@@ -264,15 +271,29 @@ def test_unregister_while_a_shared_handler_runs_returns_einprogress() -> None:
 
     def unregister(pe: PE) -> Gen:
         yield WaitUntil(lambda: m.firmware.runner(critical_shared) is not None, label="running")
+        outcome["waiting"] = 1
         outcome["first"] = yield from b.linux.driver.unregister(pe, critical_shared)
         outcome["status"] = status(m, pe.index, critical_shared)
 
     b.spawn(0, setup, "register")
     b.spawn(1, unregister, "unregister")
-    result = m.run(max_steps=20_000)  # the default chooser lands the event on CPU0
-    assert result.violation is None, result.violation
+    return b, m.run(max_steps=20_000), outcome  # the default chooser lands it on CPU0
+
+
+def test_unregister_while_a_shared_handler_runs_leaves_a_zombie_event() -> None:
+    """Today's driver (linux-client.md §12 L4): firmware says EINPROGRESS, the driver clears
+    both flags and keeps the event in its list, where nothing will ever remove it."""
+    b, result, outcome = _unregister_while_running(())
     assert outcome["first"] == EINPROGRESS
     assert outcome["status"] == 4  # handler-unregister-pending (DEN0054C 5.1.8)
-    assert critical_shared in b.linux.driver.events  # kept: its record must stay valid
-    assert not b.linux.driver.events[critical_shared].reregister
-    assert status(m, 0, critical_shared) == 0  # unregistered once the handler completed
+    assert result.violation is not None and result.violation.invariant == "zombie-event"
+    event = b.linux.driver.events[0x4000_0011]
+    assert not event.reregister and not event.reenable
+
+
+def test_unregister_waiting_for_the_running_handler_removes_the_event() -> None:
+    b, result, outcome = _unregister_while_running(("unregister-waits-for-pending",))
+    assert result.violation is None, result.violation
+    assert outcome["first"] == 0
+    assert outcome["status"] == 0
+    assert 0x4000_0011 not in b.linux.driver.events

@@ -9,7 +9,7 @@ import pytest
 from helpers import EVENT_0, WATCHDOG, Kernel, make_machine, run_ok
 
 from sdei.abi import PSTATE_I, Function
-from sdei.machine import PE, AssertInterrupt, Local, RaiseEvent, WaitUntil
+from sdei.machine import PE, AssertInterrupt, Local, RaiseEvent, SetPstate, WaitUntil
 from sdei.machine.contexts import Code
 from sdei.machine.psci import Psci
 
@@ -28,7 +28,7 @@ def test_a_spawned_thread_starts_with_its_own_pstate(seed: int) -> None:
     def secondary(pe: PE) -> Code:  # what CPU_ON enters: DAIF masked from reset
         assert pe.irqs_masked
         yield Local("early boot")
-        pe.pstate &= ~0x3C0  # into the idle loop, interrupts on
+        yield SetPstate(pe.pstate & ~0x3C0)  # into the idle loop, interrupts on
         return None
 
     def worker(pe: PE) -> Code:
@@ -54,7 +54,7 @@ def test_a_thread_keeps_its_pstate_across_cpu_off_and_on() -> None:
 
     def secondary(pe: PE) -> Code:
         yield Local("early boot")
-        pe.pstate &= ~0x3C0
+        yield SetPstate(pe.pstate & ~0x3C0)
 
     k.add("secondary", 0x100, secondary)
     k.load()
@@ -143,7 +143,7 @@ def test_complete_and_resume_to_the_interrupted_pc(interrupted: str) -> None:
     def victim(pe: PE) -> Code:
         yield from k.register(EVENT_0, symbol="resume_handler")
         yield from k.unmask()
-        pe.pstate &= ~0x3C0
+        yield SetPstate(pe.pstate & ~0x3C0)
         ready.append(True)
         for _ in range(40):
             if k.handled:

@@ -15,6 +15,8 @@ from sdei.machine import (
     IPI_SGI,
     PE,
     AssertInterrupt,
+    IrqRestore,
+    IrqSave,
     Kind,
     Local,
     Machine,
@@ -61,15 +63,14 @@ def test_os_interrupt_taken_only_with_pstate_i_clear(seed: int | None) -> None:
     m.request_irq(OS_SPI, _recording_irq_handler(m, taken))
 
     def thread(pe: PE) -> Code:
-        assert pe.mask_irqs() is False  # local_irq_save
+        assert (yield IrqSave()) is False  # local_irq_save
         assert (yield AssertInterrupt(OS_SPI)) is False  # the OS's, not SDEI's
         for _ in range(5):
             yield Local("irqs off")
         assert taken == []
         assert m.gic.line(OS_SPI, 0).pending
-        unmasked_at.append(m.step_count)
-        pe.unmask_irqs()
-        yield Local("irqs on")
+        unmasked_at.append(m.step_count + 1)
+        yield IrqRestore(False)
         yield WaitUntil(lambda: bool(taken))
 
     m.spawn(0, thread)
@@ -96,7 +97,7 @@ def test_os_interrupt_never_preempts_an_sdei_handler(seed: int | None) -> None:
     def unmasking_handler(pe: PE) -> Code:
         assert pe.irqs_masked  # entered with DAIF set
         assert (yield AssertInterrupt(OS_SPI)) is False
-        pe.unmask_irqs()
+        yield IrqRestore(False)
         for _ in range(5):
             yield Local("handler, I clear")
         assert taken == []

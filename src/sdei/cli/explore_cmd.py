@@ -86,24 +86,41 @@ def scenarios() -> None:
     if not found:
         console.print("No built-in scenarios are installed.")
         return
-    table = Table(title="Built-in scenarios", title_justify="left", pad_edge=False)
-    table.add_column("scenario", style="bold", no_wrap=True)
-    table.add_column("finds a bug in", style="red")
-    table.add_column("and not in", style="green")
-    table.add_column("invariant", style="cyan")
-    table.add_column("description")
-    for s in found:
-        buggy = ", ".join(s.buggy_eras) or ("none: cannot happen" if s.unreachable else "-")
-        if s.patches and s.buggy_eras:
-            buggy += f" (+{', '.join(s.patches)})"
-        table.add_row(
-            s.name,
-            buggy,
-            ", ".join(s.fixed_eras) or "-",
-            s.expected_invariant or "-",
-            s.description + (f". Why not: {s.unreachable}" if s.unreachable else ""),
+    titles = {
+        "historic": "Bugs Linux has fixed: found in the eras before the fix, not after",
+        "review-era": "Review-era races: no kernel can interleave them",
+        "latent": "Latent in today's Linux: found in every era listed, cleared by the patch",
+    }
+    for group, title in titles.items():
+        chosen = [s for s in found if s.group == group]
+        if not chosen:
+            continue
+        table = Table(title=title, title_justify="left", pad_edge=False)
+        table.add_column("scenario", style="bold", no_wrap=True)
+        table.add_column("finds a bug in", style="red")
+        latent = group == "latent"
+        table.add_column(
+            "fixed by --patch" if latent else "and not in", style="green", no_wrap=latent
         )
-    console.print(table)
+        table.add_column("invariant", style="cyan")
+        table.add_column("description")
+        for s in chosen:
+            buggy = ", ".join(s.buggy_eras) or ("none: cannot happen" if s.unreachable else "-")
+            if s.patches and s.buggy_eras:
+                buggy += f" (+{', '.join(s.patches)})"
+            cleared = ", ".join(s.fixed_eras) or "-"
+            if latent:
+                cleared = " + ".join(s.fix)
+                if s.fixed_eras:
+                    cleared += f"; not in {', '.join(s.fixed_eras)}"
+            table.add_row(
+                s.name,
+                buggy,
+                cleared,
+                s.expected_invariant or "-",
+                s.description + (f". Why not: {s.unreachable}" if s.unreachable else ""),
+            )
+        console.print(table)
     patches = Table(title="Driver patches (--patch NAME)", title_justify="left", pad_edge=False)
     patches.add_column("patch", style="bold", no_wrap=True)
     patches.add_column("fixes")

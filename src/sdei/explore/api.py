@@ -128,8 +128,9 @@ class Report:
             cx = self.counterexample
             return (
                 f"VIOLATION after {runs} ({self.elapsed:.2f} s): {cx.violation.invariant} "
-                f"- shortened from {cx.found_choices} to {len(cx.choices)} choices, "
-                f"{cx.preemptions} preemption{'s' if cx.preemptions != 1 else ''}"
+                f"- shrunk to {len(cx.choices)} choices, "
+                f"{cx.preemptions} preemption{'s' if cx.preemptions != 1 else ''} "
+                f"(found with {cx.found_choices})"
             )
         if self.verdict == "incomplete":
             return (
@@ -357,9 +358,8 @@ def _parallel(
     if strategy == "dfs":
         return _parallel_dfs(target, budget, seed, reduction, bound, progress, pool)
     result = SearchResult("auto", seed)
-    seconds, executions = auto.random_phase(budget)
-    for kind in ("pct", "random"):
-        phase = budget.slice(seconds / 2, max(1, executions // 2))
+    for kind, seconds, executions in auto.phases(budget):
+        phase = budget.slice(seconds, executions)
         part = _parallel_random(
             kind, target, phase, seed, depth, _offset(progress, budget.used), pool
         )

@@ -1,4 +1,4 @@
-"""The default strategy: a short randomized phase (PCT and uniform random, alternating), which
+"""The default strategy: a short randomized phase (PCT, then uniform random), which
 finds shallow bugs fast, then a systematic dfs for the rest of the budget, which either finds
 what is left or proves there is nothing (within the scenario's bounds)."""
 
@@ -12,7 +12,8 @@ from sdei.explore.target import Target
 NAME = "auto"
 RANDOM_SECONDS = 2.0  # the randomized phase: at most this long,
 RANDOM_SHARE = 0.1  # and at most this share of a time budget,
-RANDOM_EXECUTIONS = 300  # and at most this many executions
+RANDOM_EXECUTIONS = 450  # and at most this many executions,
+PCT_SHARE = 2 / 3  # of which PCT (depth-bounded: the stronger for these races) gets this much
 
 
 def random_phase(budget: Budget) -> tuple[float, int]:
@@ -26,6 +27,16 @@ def random_phase(budget: Budget) -> tuple[float, int]:
     return seconds, executions
 
 
+def phases(budget: Budget) -> list[tuple[str, float, int]]:
+    """The randomized phase as (strategy, seconds, executions): PCT, then uniform random."""
+    seconds, executions = random_phase(budget)
+    pct_executions = max(1, round(executions * PCT_SHARE))
+    return [
+        ("pct", seconds * PCT_SHARE, pct_executions),
+        ("random", seconds * (1 - PCT_SHARE), max(1, executions - pct_executions)),
+    ]
+
+
 def search(
     target: Target,
     budget: Budget,
@@ -36,22 +47,20 @@ def search(
     progress: Progress | None = None,
 ) -> SearchResult:
     result = SearchResult(NAME, seed)
-    seconds, executions = random_phase(budget)
 
     def offset(base: int) -> Progress | None:
         if progress is None:
             return None
         return lambda n: progress(base + n)
 
-    half = budget.slice(seconds / 2, executions // 2 or 1)
-    first = pct.search(target, half, seed, progress=offset(budget.used))
-    budget.used += first.executions
-    result.absorb(first)
-    if result.found is None:
-        half = budget.slice(seconds / 2, executions - executions // 2 or 1)
-        second = random_walk.search(target, half, seed, progress=offset(budget.used))
-        budget.used += second.executions
-        result.absorb(second)
+    for kind, seconds, executions in phases(budget):
+        phase = budget.slice(seconds, executions)
+        search_phase = pct.search if kind == "pct" else random_walk.search
+        part = search_phase(target, phase, seed, progress=offset(budget.used))
+        budget.used += part.executions
+        result.absorb(part)
+        if result.found is not None:
+            break
     if result.found is not None:
         result.cut = None
         return result

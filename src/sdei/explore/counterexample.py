@@ -20,6 +20,7 @@ from sdei.machine import Machine, Observer, Violation
 from sdei.scenarios.api import Options
 from sdei.scenarios.registry import ScenarioError, is_user_spec, resolve
 from sdei.trace import Recorder
+from sdei.trace.recorder import function_name, result_text
 
 FORMAT = "sdei-replay"
 VERSION = 1
@@ -68,6 +69,8 @@ class Counterexample:
     scenario_file: str | None = None  # absolute path of a user scenario file
     notes: list[str] = field(default_factory=list)
     patches: tuple[str, ...] = ()
+    # The injected firmware faults that fired: {"step", "pe", "function", "status"}.
+    injected: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def explanation(self) -> str:
@@ -110,6 +113,7 @@ class Counterexample:
             "found_choices": self.found_choices,
             "preemptions": self.preemptions,
             "notes": self.notes,
+            "injected": self.injected,
         }
 
     @classmethod
@@ -143,6 +147,7 @@ class Counterexample:
                 scenario_file=data.get("scenario_file"),
                 notes=list(data.get("notes", [])),
                 patches=tuple(str(p) for p in data.get("patches", ())),
+                injected=[dict(f) for f in data.get("injected", ())],
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ReplayFileError(
@@ -367,6 +372,10 @@ def make(
         scenario_file=scenario_file,
         notes=list(notes),
         patches=execution.options.patches,
+        injected=[
+            {"step": step, "pe": pe, "function": function_name(fid), "status": result_text(status)}
+            for step, pe, fid, status in machine.injected
+        ],
     )
 
 

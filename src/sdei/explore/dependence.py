@@ -26,10 +26,9 @@ def option_footprint(machine: Machine, option: Option) -> Footprint:
 
 def step_footprint(machine: Machine, option: Option, op: Op | None) -> Footprint:
     """The footprint of a step that has just run (`op` is what a "run" step executed)."""
-    what, pe, _ = option
-    if what == "run":
+    if option[0] == "run":
         assert op is not None
-        return ((f"pe:{pe}", True), *machine.op_footprint(pe, op))
+        return machine.step_footprint(machine.context(option[2]), op)
     return machine.footprint(option)
 
 

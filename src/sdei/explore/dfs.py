@@ -33,7 +33,7 @@ from sdei.explore.budget import Budget, Progress
 from sdei.explore.dependence import Footprint, Option, dependent, option_footprint
 from sdei.explore.execution import Abort, Execution, ExplorerChooser, StepLog, execute
 from sdei.explore.target import Target
-from sdei.machine import Kind, Machine
+from sdei.machine import Machine
 from sdei.machine.ops import STABLE_WAIT
 
 NAME = "dfs"
@@ -150,10 +150,10 @@ class DfsSearch:
             if k != parent.current:
                 carried[parent.options[k]] = parent.footprints[k]
         start = parent.step
-        for _, fp, _ in log.steps[start:]:
+        for p, fp, _ in log.steps[start:]:
             if not carried:
                 break
-            carried = {u: f for u, f in carried.items() if not dependent(f, fp)}
+            carried = {u: f for u, f in carried.items() if not _wakes(p, fp, u, f)}
         return carried
 
     def new_node(
@@ -253,7 +253,7 @@ class DfsSearch:
             if node.kind == "step":
                 at.setdefault(node.step, node)
         start = self.stack[self.branch].step if self.branch < len(self.stack) else len(steps)
-        state = _Analysis(steps, at, _Threads(machine))
+        state = _Analysis(steps, at, log.blocked)
         seen: set[Option] = set()
         previous: dict[Option, int] | None = None  # the clock of step j-1
         # What each live process will do next, and how many accesses to its resources there
@@ -289,6 +289,23 @@ class DfsSearch:
                 nexts.pop(p, None)
             else:
                 nexts[p] = (after, -1)
+        # Where the run stopped (a deadlock, a violation, the step limit), what each live
+        # process would do next still races with what ran.
+        end = len(steps)
+        if end >= start:
+            for q, (qfp, stamp) in nexts.items():
+                if state.touched(qfp) != stamp:
+                    state.races(q, qfp, end)
+        # A handler that never ended kept what it interrupted from running to the end: had
+        # that gone first, it might have run on (released what the handler waits for).
+        for handler, under in log.blocked.items():
+            if machine.context(handler[2]).done:
+                continue
+            for q, anchor in under.items():
+                taken = at.get(anchor)
+                if machine.context(q[2]).done or (taken is not None and taken.fixed):
+                    continue
+                state.reverse(taken, anchor, q, state.clocks.get(q, {}), end)
 
     # -------------------------------------------------------------- the loop
 
@@ -388,33 +405,23 @@ def search_subtree(
     return searcher.run(budget)
 
 
+TAKES = ("irq", "sdei")  # options that stack a handler on their PE
+
+
+def _wakes(step: Option, fp: Footprint, asleep: Option, asleep_fp: Footprint) -> bool:
+    """Does a step end `asleep`'s place in the sleep set? When it is dependent, and when it is
+    an interrupt or SDEI event that would stack on a context stepping on its PE: taking it
+    stops that context until the handler ends, so what the context does now is ordered against
+    the whole handler, whose steps are not known yet."""
+    if asleep[0] in TAKES and step[0] == "run" and step[1] == asleep[1]:
+        return True
+    return dependent(asleep_fp, fp)
+
+
 def _join(into: dict[Option, int], other: dict[Option, int]) -> None:
     for key, value in other.items():
         if into.get(key, 0) < value:
             into[key] = value
-
-
-class _Threads:
-    """Which contexts are threads (the others are handlers stacked on a PE)."""
-
-    def __init__(self, machine: Machine) -> None:
-        self.machine = machine
-        self.known: dict[int, bool] = {}
-
-    def __call__(self, ident: int) -> bool:
-        found = self.known.get(ident)
-        if found is None:
-            found = self.known[ident] = self.machine.context(ident).kind is Kind.THREAD
-        return found
-
-
-def _never_together(p: Option, q: Option, threads: _Threads) -> bool:
-    """Two contexts of one PE can both be runnable only if both are threads: a handler (SDEI,
-    IRQ) runs alone on top of its PE's stack, so its steps cannot be swapped with steps of
-    the contexts below it (swapping its delivery instead is what reaches those orders)."""
-    return (
-        p[0] == "run" and q[0] == "run" and p[1] == q[1] and not (threads(p[2]) and threads(q[2]))
-    )
 
 
 class _Analysis:
@@ -424,11 +431,11 @@ class _Analysis:
         self,
         steps: list[tuple[Option, Footprint, Footprint | None]],
         at: dict[int, Node],
-        threads: _Threads,
+        blocked: dict[Option, dict[Option, int]],
     ) -> None:
         self.steps = steps
         self.at = at
-        self.threads = threads
+        self.blocked = blocked
         self.clocks: dict[Option, dict[Option, int]] = {}  # process -> after its last step
         self.step_clocks: list[dict[Option, int]] = []
         self.last_write: dict[str, dict[Option, int]] = {}
@@ -473,16 +480,21 @@ class _Analysis:
             return
         clock = self.clocks.get(p, {})
         found: set[int] = set()
+        blocked = self.blocked
         for r, w in fp:
             for i, q, wi in reversed(self.accesses.get(r, ())):
                 if q == p:
                     if wi:
                         break
                     continue
-                if not (w or wi) or _never_together(p, q, self.threads):
+                if not (w or wi):
                     continue
                 if clock.get(q, 0) <= i:  # not ordered before p: a race
-                    found.add(i)
+                    # With a handler that kept p from running, p's step could only have gone
+                    # first had it run before the handler was taken.
+                    under = blocked.get(q)
+                    anchor = under.get(p) if under is not None else None
+                    found.add(i if anchor is None else anchor)
                 if wi:
                     break  # earlier accesses all happen before this write
         if not found:
@@ -502,11 +514,15 @@ class _Analysis:
             if any(k > i and step_clocks[k].get(qi, 0) > i for k in found):
                 continue  # not an immediate race: i happens before another racing step
             node = self.at.get(i)
-            if node is None or node.fixed:
+            if node is not None and node.fixed:
                 continue
-            self._reverse(node, i, p, full, j)
+            self.reverse(node, i, p, full, j)
 
-    def _reverse(self, node: Node, i: int, p: Option, clock: dict[Option, int], j: int) -> None:
+    def reverse(
+        self, node: Node | None, i: int, p: Option, clock: dict[Option, int], j: int
+    ) -> None:
+        """Schedule at the state before step i (`node`; None where it was the only option)
+        an initial of the reordered sequence."""
         steps, step_clocks = self.steps, self.step_clocks
         qi = steps[i][0]
         first: dict[Option, int] = {}  # process -> its first step in v
@@ -523,12 +539,29 @@ class _Analysis:
             first[qk] = k
         if p not in first and not any(clock.get(q, 0) > f for q, f in first.items()):
             initials.append(p)
-        options = node.options
-        index = {o: n for n, o in enumerate(options)}
-        if any(index.get(q, -1) in node.backtrack for q in initials):
-            return
-        for q in initials:
-            if q in index:
-                node.backtrack.add(index[q])
+        if node is not None:
+            index = {o: n for n, o in enumerate(node.options)}
+            # Taking an interrupt or an event stops what runs on its PE until the handler
+            # ends: a reordering that starts with it may be unable to go on as `v` does. Any
+            # other initial can, so one of those is scheduled when there is one.
+            enabled = [q for q in initials if q in index]
+            steady = [q for q in enabled if q[0] not in TAKES]
+            chosen = steady or enabled
+            if any(index[q] in node.backtrack for q in chosen):
                 return
-        node.backtrack |= set(range(len(options)))
+            if chosen:
+                node.backtrack.add(index[chosen[0]])
+                return
+        # A handler's step: what it kept from running can only go first from before it was
+        # taken.
+        under = self.blocked.get(qi)
+        if under is not None:
+            for q in initials:
+                anchor = under.get(q)
+                if anchor is not None and anchor < i:
+                    earlier = self.at.get(anchor)
+                    if earlier is None or not earlier.fixed:
+                        self.reverse(earlier, anchor, p, clock, j)
+                    return
+        if node is not None:
+            node.backtrack |= set(range(len(node.options)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from sdei.explore.dependence import Footprint, Option, option_footprint, step_footprint
@@ -42,6 +43,10 @@ class StepLog(Observer):
         self.steps: list[tuple[Option, Footprint, Footprint | None]] = []
         self.last_pe: int | None = None
         self.last_ctx: int | None = None
+        # handler -> {context it keeps from running: the step that first blocked it}. A
+        # context under a stack of handlers could only have run before the lowest was taken.
+        self.blocked: dict[Option, dict[Option, int]] = {}
+        self._pushed: dict[int, int] = {}  # handler context -> the step that stacked it
         machine.observe(self)
 
     def step(self, step: int, pe: int, context: Context, op: Op, result: Any) -> None:
@@ -50,18 +55,47 @@ class StepLog(Observer):
             key: Option = ("run", pe, context.ident)
             after = None if context.done else option_footprint(self.machine, key)
             self.steps.append((key, step_footprint(self.machine, key, op), after))
+            stack = self.machine.pes[pe].stack
+            if stack and stack[-1].ident not in self._pushed:
+                # COMPLETE_AND_RESUME entered an exception in the context the handler had
+                # interrupted: it blocks what the handler blocked, since the handler was taken.
+                since = self._pushed.get(context.ident)
+                self._stacked(pe, len(self.steps) - 1 if since is None else since)
 
     def deliver(self, step: int, pe: int, entry: Entry, context: Context) -> None:
         self.last_pe, self.last_ctx = pe, context.ident
         if self.keep:
             key: Option = ("sdei", pe, entry.event)
             self.steps.append((key, step_footprint(self.machine, key, None), None))
+            self._stacked(pe, len(self.steps) - 1)
 
     def interrupt(self, step: int, pe: int, intid: int) -> None:
         self.last_pe, self.last_ctx = pe, None
         if self.keep:
             key: Option = ("irq", pe, intid)
             self.steps.append((key, step_footprint(self.machine, key, None), None))
+            stack = self.machine.pes[pe].stack
+            if stack and stack[-1].ident not in self._pushed:
+                self._stacked(pe, len(self.steps) - 1)
+
+    def _stacked(self, pe: int, index: int) -> None:
+        """The handler now on top of `pe` was stacked by step `index`: it blocks every context
+        below it and every thread of the PE, each since the lowest handler above it."""
+        where = self.machine.pes[pe]
+        stack = where.stack
+        pushed = self._pushed
+        pushed[stack[-1].ident] = index
+        blocked: dict[Option, int] = {}
+        for below, above in pairwise(stack):
+            anchor = pushed.get(above.ident)
+            if anchor is not None:
+                blocked[("run", pe, below.ident)] = anchor
+        first = pushed.get(stack[0].ident)
+        if first is not None:
+            for thread in where.threads:
+                if not thread.done:
+                    blocked[("run", pe, thread.ident)] = first
+        self.blocked[("run", pe, stack[-1].ident)] = blocked
 
     def power(self, step: int, pe: int, old: str, new: str) -> None:
         if new == "on" and old in ("standby", "power-down"):

@@ -31,8 +31,9 @@ def counterexample_view(
     head.append(f" at step {v.step}{where}: {v.message}")
     why = Text(cx.explanation, style="italic")
     shape = Text(
-        f"{len(cx.choices)} choices ({cx.found_choices} before shortening), "
-        f"{cx.preemptions} preemption{'s' if cx.preemptions != 1 else ''}",
+        f"{len(cx.choices)} choices, {cx.preemptions} "
+        f"preemption{'s' if cx.preemptions != 1 else ''} after shrinking "
+        f"(found with {cx.found_choices} choices)",
         style="dim",
     )
     parts: list[RenderableType] = [table, head, why, shape]

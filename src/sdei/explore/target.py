@@ -55,6 +55,9 @@ class Target:
             raise ScenarioError(
                 f"{self.name}: build() returned {type(machine).__name__}, not a Machine"
             )
+        unchecked = self.scenario.unchecked
+        if unchecked:
+            machine.invariants = [i for i in machine.invariants if i.name not in unchecked]
         return machine
 
     def __reduce__(self) -> tuple[Any, ...]:

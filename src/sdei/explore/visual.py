@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sdei.abi import Function
 from sdei.machine import IPI_SGI, Machine, Observer
 from sdei.machine.ops import (
+    SCHED_OPS,
     Access,
     Acquire,
     AssertInterrupt,
@@ -27,8 +28,9 @@ from sdei.machine.ops import (
     Release,
     SendIpi,
     WaitUntil,
+    describe,
 )
-from sdei.trace.recorder import function_name, result_text
+from sdei.trace.recorder import INJECTED, function_name, result_text
 
 if TYPE_CHECKING:
     from sdei.firmware import Entry, Exit
@@ -126,13 +128,13 @@ class Spans(Observer):
         elif isinstance(op, (Acquire, Release)):
             name = f"{'lock' if isinstance(op, Acquire) else 'unlock'} {op.lock.name}"
         elif isinstance(op, Access):
-            name = f"{'write' if op.write else 'read'} {op.name}"
+            name = op.label or f"{'write' if op.write else 'read'} {op.name}"
         elif isinstance(op, WaitUntil):
             name = f"waited {op.label}".strip()
         elif isinstance(op, SendIpi):
             name = f"IPI → PE{op.target}"
-        elif isinstance(op, (RaiseEvent, AssertInterrupt)):
-            name = type(op).__name__
+        elif isinstance(op, (RaiseEvent, AssertInterrupt, *SCHED_OPS)):
+            name = describe(op)
         else:
             return  # firmware calls have their own hook
         span = self._short(step, pe, name, "step", {"context": context.name})
@@ -159,12 +161,17 @@ class Spans(Observer):
         ):
             return
         if function in (Function.PE_MASK, Function.PE_UNMASK):
-            self._instant(step, pe, name, "mask", {"result": result})
+            injected = self.machine.last_injected
+            shown_name = name + INJECTED if injected else name
+            self._instant(step, pe, shown_name, "mask", {"result": result, "injected": injected})
             return
         shown = ", ".join(hex(a) for a in args)
-        span = self._short(
-            step, pe, f"{name}({shown}) = {result_text(result)}", "call", {"conduit": conduit}
-        )
+        text = f"{name}({shown}) = {result_text(result)}"
+        details: dict[str, Any] = {"conduit": conduit}
+        if self.machine.last_injected:
+            text += INJECTED
+            details["injected"] = True
+        span = self._short(step, pe, text, "call", details)
         if function == Function.EVENT_SIGNAL and len(args) >= 2 and result == 0:
             target = self.machine.platform.pe_of(args[1])
             if target is not None:

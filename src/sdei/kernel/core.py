@@ -24,15 +24,20 @@ from sdei.machine import (
     ClientFault,
     Context,
     Hvc,
+    IrqRestore,
+    IrqSave,
     Kind,
     Lock,
     Machine,
     Op,
+    Preempt,
     Release,
     SendIpi,
+    SetPstate,
     Smc,
     WaitUntil,
 )
+from sdei.machine.errors import ScenarioCodeError
 
 if TYPE_CHECKING:
     from sdei.kernel.eras import Era
@@ -60,28 +65,84 @@ ERRNO_NAMES = {
 F = TypeVar("F", bound=Callable[..., Gen])
 
 
-def linux_api(name: str) -> Callable[[F], F]:
-    """Mark a kernel function scenarios call (`yield from driver.register(...)`): a call that
-    was never run by the end of the run - `yield` or `yield from` forgotten - is reported as
-    an error at the caller's line, not explored as if the call had happened."""
+@dataclass(frozen=True)
+class ApiCall:
+    """One call of a kernel API and what it returned (the timeline shows it; the client
+    oracles judge it)."""
+
+    name: str
+    cpu: int
+    args: tuple[Any, ...]  # the arguments worth showing: an event number, a CPU
+    result: Any
+    injected: bool  # an injected firmware fault fired while it ran
+    step: int
+
+    def __str__(self) -> str:
+        shown = ", ".join(hex(a) if isinstance(a, int) and a > 9 else str(a) for a in self.args)
+        return f"{self.name}({shown}) = {errno_text(self.result)}"
+
+
+def errno_text(value: Any) -> str:
+    if isinstance(value, int) and value < 0:
+        return f"-{ERRNO_NAMES[value]}" if value in ERRNO_NAMES else str(value)
+    return str(value)
+
+
+# Era switches a kernel function needs, and why an era without it has no such function.
+_INTRODUCED = {
+    "ghes_helpers": "the GHES helpers came with APEI over SDEI in v5.1",
+    "agdi_driver": "the AGDI driver came in v5.18",
+}
+
+
+def linux_api(name: str, shown: int = 1, *, needs: str = "") -> Callable[[F], F]:
+    """Mark a kernel function scenarios call (`yield from driver.register(...)`). Its result
+    is recorded (`Kernel.api_calls`) and shown in the timeline with its first `shown`
+    arguments after the CPU; a call that was never run by the end of the run - `yield` or
+    `yield from` forgotten - is reported as an error at the caller's line, not explored as if
+    the call had happened. `needs` names the era switch without which the function does not
+    exist: calling it then is an error in the scenario."""
 
     def wrap(fn: F) -> F:
         @functools.wraps(fn)
-        def call(self: Any, *args: Any, **kwargs: Any) -> Gen:
-            gen = fn(self, *args, **kwargs)
+        def call(self: Any, pe: PE, *args: Any, **kwargs: Any) -> Gen:
+            k: Kernel = self.k
             caller = sys._getframe(1)
             where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
-            machine: Machine = self.k.machine
-            return machine.track_call(gen, name, where)
+            if needs and not getattr(k.era, needs):
+                raise ScenarioCodeError(
+                    f"{name}() does not exist in era {k.era.label}: {_INTRODUCED[needs]}", where
+                )
+            gen = _recorded(k, name, pe, args[:shown], fn(self, pe, *args, **kwargs))
+            return k.machine.track_call(gen, name, where)
 
         return cast(F, call)
 
     return wrap
 
 
+def _recorded(k: Kernel, name: str, pe: PE, args: tuple[Any, ...], gen: Gen) -> Gen:
+    faults = len(k.machine.injected)
+    result = yield from gen
+    call = ApiCall(
+        name, pe.index, args, result, len(k.machine.injected) != faults, k.machine.step_count
+    )
+    k.api_calls.append(call)
+    k.machine.annotate(pe.index, str(call), {"api": name, "result": result})
+    return result
+
+
 def kernel_bug(message: str) -> ClientFault:
     """A BUG()/WARN() the model treats as a failed kernel assertion."""
     return ClientFault("kernel-assertion", message)
+
+
+@dataclass(frozen=True)
+class HeapRef:
+    """A pointer to a heap object handed to a client callback as its argument (a struct
+    ghes): the oracles check it outlives its registration."""
+
+    address: int
 
 
 @dataclass
@@ -178,6 +239,8 @@ class Kernel:
         self.shutting_down = False  # reboot notifiers ran: driver state is stale by design
         self.live = True  # this image's memory exists (false once replaced or overwritten)
         self.stats: dict[str, Any] = {"handled": []}
+        self.api_calls: list[ApiCall] = []  # every linux_api call that returned, in order
+        self.notes_waiting: set[int] = set()  # CPUs a stop IPI still waits for
         self.psci_conduit = "smc"
         # Booted at EL2 (a VHE host always is); a non-VHE kernel booted there refuses SDEI (§3.4).
         self.booted_el2 = vhe if booted_el2 is None else booted_el2
@@ -200,15 +263,11 @@ class Kernel:
         return ctx
 
     def preempt_count(self) -> int:
-        return int(self.current().data.get("preempt", 0))
-
-    def _set_preempt(self, ctx: Context, count: int, pe: PE) -> None:
-        ctx.data["preempt"] = count
-        ctx.preemptible = count == 0 and not pe.irqs_masked
+        return self.current().preempt
 
     def in_atomic(self, pe: PE) -> bool:
         ctx = self.current()
-        return ctx.kind is not Kind.THREAD or pe.irqs_masked or self.preempt_count() > 0
+        return ctx.kind is not Kind.THREAD or pe.irqs_masked or ctx.preempt > 0
 
     def might_sleep(self, pe: PE, what: str) -> None:
         if self.in_atomic(pe):
@@ -221,52 +280,45 @@ class Kernel:
 
     def warn_if_preemptible(self, pe: PE, what: str) -> None:
         ctx = self.current()
-        if ctx.kind is Kind.THREAD and ctx.preemptible:
+        if ctx.kind is Kind.THREAD and not ctx.preempt and not pe.irqs_masked:
             raise kernel_bug(f"WARNING: {what} called from preemptible context on CPU{pe.index}")
 
-    def local_irq_save(self, pe: PE) -> bool:
-        was = pe.mask_irqs()
-        ctx = self.current()
-        ctx.preemptible = False
-        return was
+    # The interrupt mask and the preempt count change only through operations, so the
+    # explorer sees them (sdei.machine.ops.SCHED_OPS): call these with `yield from`.
 
-    def local_irq_restore(self, pe: PE, was_masked: bool) -> None:
-        if not was_masked:
-            pe.unmask_irqs()
-        ctx = self.current()
-        ctx.preemptible = int(ctx.data.get("preempt", 0)) == 0 and not pe.irqs_masked
+    def local_irq_save(self, pe: PE) -> Gen:
+        """local_irq_save: returns whether IRQs were masked already."""
+        return bool((yield IrqSave()))
 
-    def local_irq_enable(self, pe: PE) -> None:
-        """Unmask every exception (a CPU leaving its early boot code); the context becomes
-        preemptible if its preempt count allows."""
-        pe.pstate &= ~PSTATE_DAIF
-        ctx = self.current()
-        ctx.preemptible = int(ctx.data.get("preempt", 0)) == 0
+    def local_irq_restore(self, pe: PE, was_masked: bool) -> Gen:
+        yield IrqRestore(was_masked)
 
-    def preempt_disable(self, pe: PE) -> None:
-        ctx = self.current()
-        self._set_preempt(ctx, self.preempt_count() + 1, pe)
+    def local_irq_enable(self, pe: PE) -> Gen:
+        """Unmask every exception (a CPU leaving its early boot code, DAIF from reset)."""
+        yield SetPstate(pe.pstate & ~PSTATE_DAIF)
 
-    def preempt_enable(self, pe: PE) -> None:
-        ctx = self.current()
-        self._set_preempt(ctx, max(0, self.preempt_count() - 1), pe)
+    def local_daif_mask(self, pe: PE) -> Gen:
+        """Mask every exception (the stop and crash paths)."""
+        yield SetPstate(pe.pstate | PSTATE_DAIF)
+
+    def preempt_disable(self, pe: PE) -> Gen:
+        yield Preempt(1)
+
+    def preempt_enable(self, pe: PE) -> Gen:
+        yield Preempt(-1)
 
     # ---------------------------------------------------------------- locks
 
     def spin_lock(self, pe: PE, lock: Lock) -> Gen:
-        """spin_lock; on PREEMPT_RT a sleeping lock (linux-client.md §2.2, B11)."""
-        ctx = self.current()
+        """spin_lock (preemption off while held); on PREEMPT_RT a sleeping lock (§2.2, B11)."""
         if lock.sleeping:
             self.might_sleep(pe, f"spin_lock({lock.name}) [PREEMPT_RT]")
+            yield Acquire(lock)
         else:
-            self._set_preempt(ctx, self.preempt_count() + 1, pe)
-        yield Acquire(lock)
+            yield Acquire(lock, preempt=1)
 
     def spin_unlock(self, pe: PE, lock: Lock) -> Gen:
-        yield Release(lock)
-        if not lock.sleeping:
-            ctx = self.current()
-            self._set_preempt(ctx, max(0, self.preempt_count() - 1), pe)
+        yield Release(lock, preempt=0 if lock.sleeping else -1)
 
     def mutex_lock(self, pe: PE, lock: Lock) -> Gen:
         self.might_sleep(pe, f"mutex_lock({lock.name})")
@@ -325,7 +377,7 @@ class Kernel:
 
         Preemption stays off from the snapshot until every CPU has answered, so this CPU's
         stopper cannot run and no CPU can leave the online mask meanwhile (§11)."""
-        self.preempt_disable(pe)
+        yield from self.preempt_disable(pe)
         yield Access("cpu_online_mask", write=False)
         targets = sorted(self.online)
         state = {"done": 0, "failed": 0, "first_error": 0}
@@ -345,9 +397,9 @@ class Kernel:
             if cpu != pe.index:
                 yield SendIpi(cpu, run_on, label)
         if pe.index in targets:
-            was = self.local_irq_save(pe)
+            was = yield from self.local_irq_save(pe)
             yield from run_on(pe)
-            self.local_irq_restore(pe, was)
+            yield from self.local_irq_restore(pe, was)
         expected = len(targets)
         yield WaitUntil(
             lambda: state["done"] == expected,
@@ -355,11 +407,5 @@ class Kernel:
             f"{label} on CPUs {targets}",
             stable=True,
         )
-        self.preempt_enable(pe)
+        yield from self.preempt_enable(pe)
         return state["first_error"]
-
-    def ipi_each(self, pe: PE, fn: PerCpuFn, label: str) -> Gen:
-        """Fire-and-forget IPIs to every other online CPU (smp_send_stop)."""
-        yield Access("cpu_online_mask", write=False)
-        for cpu in sorted(self.online - {pe.index}):
-            yield SendIpi(cpu, fn, label)

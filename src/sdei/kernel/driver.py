@@ -25,7 +25,7 @@ from sdei.kernel.core import (
     linux_api,
 )
 from sdei.kernel.hotplug import CPUHP_AP_ARM_SDEI_STARTING, DYN, Hotplug
-from sdei.machine import Access, Hvc, Note, Smc
+from sdei.machine import Access, Hvc, Note, Smc, WaitUntil
 
 if TYPE_CHECKING:
     from sdei.machine import PE
@@ -73,6 +73,10 @@ class Driver:
         self.frozen = False  # v4 RFC only (R1)
         self.version = 0
         self.probed = False
+        # Why the driver masked a CPU it means to keep masked (suspend, freeze, reboot,
+        # broken) - what the masked-cpu-event oracle holds deliveries against (L6).
+        self.masked_for: dict[int, str] = {}
+        self._teardown = ""  # the reason the hotplug teardown in progress masks for
 
     def newest_first(self) -> list[Event]:
         """sdei_list order: list_add() puts an event at the head, so every walker visits the
@@ -133,15 +137,22 @@ class Driver:
         err, _ = yield from self.call(pe, Function.PE_UNMASK)
         return 0 if err == EIO else err
 
-    def _ipi_mask(self, pe: PE) -> Gen:
-        if not self.era.hotplug_starting:
-            self.k.warn_if_preemptible(pe, "_ipi_mask_cpu")
-        return (yield from self.mask_local(pe))
+    def _ipi_mask_for(self, reason: str) -> Callable[[PE], Gen]:
+        def _ipi_mask(pe: PE) -> Gen:
+            if not self.era.hotplug_starting:
+                self.k.warn_if_preemptible(pe, "_ipi_mask_cpu")
+            err = yield from self.mask_local(pe)
+            self.masked_for[pe.index] = reason
+            return err
+
+        return _ipi_mask
 
     def _ipi_unmask(self, pe: PE) -> Gen:
         if not self.era.hotplug_starting:
             self.k.warn_if_preemptible(pe, "_ipi_unmask_cpu")
-        return (yield from self.unmask_local(pe))
+        err = yield from self.unmask_local(pe)
+        self.masked_for.pop(pe.index, None)  # in the UNMASK's step, like the mask's
+        return err
 
     # ------------------------------------------------------------ event objects
 
@@ -167,7 +178,8 @@ class Driver:
         """sdei_event_destroy[_llocked] (B6: E1's thaw error path used the locking one)."""
         if not list_lock_held:
             yield from self.k.spin_lock(pe, self.k.list_lock)
-        yield Access(f"sdei_event:{event.number}")  # what a handler of it reads first
+        # list_del + kfree: what a handler of it reads first
+        yield Access(f"sdei_event:{event.number}", label=f"free sdei_event {event.number:#x}")
         self.events.pop(event.number, None)
         for address in event.records.values():  # kfree / free_percpu, after the unlock in C
             self.k.heap.free(address)
@@ -270,6 +282,9 @@ class Driver:
             err = yield from self._everywhere(pe, event, Function.EVENT_ENABLE, "enable")
             if not err and not self.era.flags_before_call:
                 yield from self._locked_flags(pe, event, reenable=True)
+            if err and not event.shared and self.era.enable_disable_roll_back:
+                # Proposed (L5): undo a partial enable, so that no CPU is left enabled.
+                yield from self._everywhere(pe, event, Function.EVENT_DISABLE, "undo enable")
             if hotplug_locked:
                 yield from k.cpus_read_unlock(pe)
             return err
@@ -279,26 +294,58 @@ class Driver:
     @linux_api("sdei_event_disable")
     def disable(self, pe: PE, number: int) -> Gen:
         def body(event: Event) -> Gen:
+            locked = self.era.unregister_disable_cpus_lock
+            if locked:  # proposed (L1): like enable, keep CPUs from coming and going
+                yield from self.k.cpus_read_lock(pe)
             yield from self._locked_flags(pe, event, reenable=False)
-            return (yield from self._everywhere(pe, event, Function.EVENT_DISABLE, "disable"))
+            err = yield from self._everywhere(pe, event, Function.EVENT_DISABLE, "disable")
+            if err and not event.shared and self.era.enable_disable_roll_back:
+                # Proposed (L5): undo a partial disable - enabled everywhere, as before.
+                yield from self._everywhere(pe, event, Function.EVENT_ENABLE, "undo disable")
+                yield from self._locked_flags(pe, event, reenable=True)
+            if locked:
+                yield from self.k.cpus_read_unlock(pe)
+            return err
 
         return (yield from self._with_event(pe, number, body))
 
     @linux_api("sdei_event_unregister")
     def unregister(self, pe: PE, number: int) -> Gen:
         def body(event: Event) -> Gen:
+            locked = self.era.unregister_disable_cpus_lock
+            if locked:  # proposed (L1): like register, keep CPUs from coming and going
+                yield from self.k.cpus_read_lock(pe)
             if not self.era.helpers_take_list_lock:
                 yield from self._locked_flags(pe, event, reregister=False, reenable=False)
             err = yield from self._unregister_event(pe, event)
+            if err == EINPROGRESS and event.shared and self.era.unregister_waits_for_pending:
+                # Proposed (L4): firmware finishes the unregistration when the handler
+                # completes (DEN0054C 5.1.8); wait for that instead of failing the retry.
+                err = yield from self._wait_unregistered(pe, event)
             if not err:
                 yield from self._destroy(pe, event)
+            if locked:
+                yield from self.k.cpus_read_unlock(pe)
             return err
 
         return (yield from self._with_event(pe, number, body, warn=True))
 
+    def _wait_unregistered(self, pe: PE, event: Event) -> Gen:
+        """Poll EVENT_STATUS, sleeping between polls, until the handler that kept a shared
+        event unregister-pending has completed (the wait stands for its iterations)."""
+        firmware = self.k.machine.firmware
+        yield WaitUntil(
+            lambda: firmware.call(pe.index, Function.EVENT_STATUS, event.number) == 0,
+            ("sdei:shared",),
+            f"event {event.number:#x} unregistered",
+            stable=True,
+        )
+        err, _ = yield from self.call(pe, Function.EVENT_STATUS, event.number)
+        return err
+
     # ------------------------------------------------------------ GHES helpers (§2.10)
 
-    @linux_api("sdei_register_ghes")
+    @linux_api("sdei_register_ghes", needs="ghes_helpers")
     def register_ghes(
         self, pe: PE, number: int, normal: Callback, critical: Callback, arg: Any = None
     ) -> Gen:
@@ -310,9 +357,14 @@ class Driver:
         err = yield from self.register(pe, number, critical if priority == 1 else normal, arg)
         if err:
             return err
-        return (yield from self.enable(pe, number))
+        err = yield from self.enable(pe, number)
+        if err and self.era.ghes_register_rolls_back:
+            # Proposed (L2): do not leave the event registered with an argument the caller
+            # is about to free (ghes_probe's error path).
+            yield from self.unregister(pe, number)
+        return err
 
-    @linux_api("sdei_unregister_ghes")
+    @linux_api("sdei_unregister_ghes", needs="ghes_helpers")
     def unregister_ghes(self, pe: PE, number: int) -> Gen:
         err = yield from self.disable(pe, number)
         if err:
@@ -328,7 +380,7 @@ class Driver:
 
     def mark_broken(self, pe: PE) -> Gen:
         self.k.printk(pe.index, "SDEI: disabling firmware interface")
-        yield from self.k.cross_call(pe, self._ipi_mask, "mask (broken)")
+        yield from self.k.cross_call(pe, self._ipi_mask_for("broken"), "mask (broken)")
         self.conduit = None
 
     def platform_reset(self, pe: PE) -> Gen:
@@ -368,7 +420,10 @@ class Driver:
                 if err:
                     k.printk(pe.index, f"Failed to re-enable event {event.number}: {err}")
         yield from k.spin_unlock(pe, k.list_lock)
-        return (yield from self.unmask_local(pe))
+        err = yield from self.unmask_local(pe)
+        if self.conduit is not None:  # in the UNMASK's step: deliveries here are ordered by it
+            self.masked_for.pop(pe.index, None)
+        return err
 
     def cpuhp_down(self, pe: PE) -> Gen:
         if self.era.frozen_flag:
@@ -384,7 +439,10 @@ class Driver:
             if err:
                 k.printk(pe.index, f"Failed to unregister event {event.number}: {err}")
         yield from k.spin_unlock(pe, k.list_lock)
-        return (yield from self.mask_local(pe))
+        err = yield from self.mask_local(pe)
+        if self._teardown:  # freeze or reboot: every CPU is to stay masked
+            self.masked_for[pe.index] = self._teardown
+        return err
 
     def install_hotplug(self, pe: PE, *, calls: bool = True) -> Gen:
         ident = CPUHP_AP_ARM_SDEI_STARTING if self.era.hotplug_starting else DYN
@@ -402,14 +460,19 @@ class Driver:
     # ------------------------------------------------------------ CPU PM, suspend (§4.2-4.3)
 
     def cpu_pm_notify(self, pe: PE, action: str) -> Gen:
+        """sdei_pm_notifier: CPU_PM_ENTER masks; CPU_PM_EXIT and ENTER_FAILED unmask - whoever
+        masked the CPU: the mask is one bit (L6). With cpu_pm_respects_driver_mask a CPU the
+        driver masked for suspend, freeze, reboot or a broken interface stays masked."""
         if action == "enter":
             if not self.era.hotplug_starting:
                 self.k.warn_if_preemptible(pe, "sdei_pm_notifier")
             return (yield from self.mask_local(pe))
+        if self.era.cpu_pm_respects_driver_mask and pe.index in self.masked_for:
+            return 0
         return (yield from self.unmask_local(pe))
 
     def suspend(self, pe: PE) -> Gen:
-        return (yield from self.k.cross_call(pe, self._ipi_mask, "mask (suspend)"))
+        return (yield from self.k.cross_call(pe, self._ipi_mask_for("suspend"), "mask (suspend)"))
 
     def resume(self, pe: PE) -> Gen:
         return (yield from self.k.cross_call(pe, self._ipi_unmask, "unmask (resume)"))
@@ -421,19 +484,42 @@ class Driver:
         if self.era.frozen_flag:
             return (yield from self._freeze_rfc(pe))
         ident = self.entry_point if self.era.freeze_wrong_state_id else self._hotplug_id()
+        self._teardown = "freeze"
         yield from self.hotplug.remove_state(pe, ident)
+        self._teardown = ""
         yield from k.mutex_lock(pe, k.events_mutex)
         yield from k.spin_lock(pe, k.list_lock)
         err = 0
+        done: list[Event] = []
         for event in self.newest_first():
             if not event.shared:
                 continue
             err = yield from self._unregister_event(pe, event)
+            if err == EINPROGRESS and self.era.freeze_recovers:
+                # Proposed (L3): a running handler finishes the unregistration; wait for it,
+                # sleeping, with the list lock dropped (the events mutex keeps the list).
+                yield from k.spin_unlock(pe, k.list_lock)
+                err = yield from self._wait_unregistered(pe, event)
+                yield from k.spin_lock(pe, k.list_lock)
             if err:
                 break
+            done.append(event)
         yield from k.spin_unlock(pe, k.list_lock)
         yield from k.mutex_unlock(pe, k.events_mutex)
+        if err and self.era.freeze_recovers:
+            # Proposed (L3): the PM core gives no .thaw to a failed .freeze - undo it here.
+            yield from self._refreeze_undo(pe, done)
         return err
+
+    def _refreeze_undo(self, pe: PE, unregistered: list[Event]) -> Gen:
+        """Undo a failed freeze: re-register the shared events it unregistered (per their
+        flags) and re-install the hotplug state (every CPU unmasked, private events back)."""
+        for event in unregistered:
+            if event.reregister:
+                yield from self._register_event(pe, event)
+            if event.reenable:
+                yield from self.call(pe, Function.EVENT_ENABLE, event.number)
+        yield from self.install_hotplug(pe)
 
     def thaw(self, pe: PE) -> Gen:
         k = self.k
@@ -502,7 +588,9 @@ class Driver:
     # ------------------------------------------------------------ reboot (§4.5)
 
     def reboot_notify(self, pe: PE) -> Gen:
+        self._teardown = "reboot"
         yield from self.hotplug.remove_state(pe, self._hotplug_id())
+        self._teardown = ""
         yield from self.platform_reset(pe)
         return 0
 

@@ -31,11 +31,11 @@ def nmi_enter(k: Kernel, pe: PE) -> Gen:
     if k.era.nmi_single_hcr_slot:
         if st.in_nmi:  # E1: `if (!in_nmi()) nmi_enter();` - nested entry was a BUG then
             return False
-        yield Local("nmi_enter: in_nmi checked")
+        yield Local("nmi_enter: save HCR_EL2, set TGE")
         if k.vhe:
             st.saved_tge = pe.hcr_tge
             pe.hcr_tge = True
-        yield Local("nmi_enter: HCR_EL2 saved, TGE set")
+        yield Local("nmi_enter: count the CPU in NMI")
         st.in_nmi += 1
         return True
     st.nesting += 1
@@ -125,7 +125,8 @@ def sdei_entry(k: Kernel, driver: Driver, pe: PE) -> Gen:
     if outermost and pe.guest_loaded and pe.hcr_tge:
         raise ClientFault(
             "vhe-tge",
-            f"CPU{pe.index} returns to the guest with HCR_EL2.TGE set after event {event:#x}",
+            f"CPU{pe.index} returns with the guest's state loaded and HCR_EL2.TGE set after "
+            f"event {event:#x}",
         )
     err, result = yield from driver.call(pe, function, argument_out)
     raise ClientFault(

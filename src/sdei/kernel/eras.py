@@ -9,7 +9,7 @@ project proposes for a latent issue. `era(name, patches)` builds the combination
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,24 @@ class Era:
     crash_aborts_handlers: bool = False
     # B10 (v5.11, 2376e75cc77e): the C entry sets PAN itself instead of trusting firmware's.
     entry_sets_pan: bool = False
+    # Clients: sdei_register_ghes()/sdei_unregister_ghes() and GHES's SDEI notification came
+    # with the APEI-over-SDEI series (v5.1); the AGDI driver with v5.18.
+    ghes_helpers: bool = True
+    agdi_driver: bool = True
+    # Fixes this project proposes for latent issues in today's driver (linux-client.md §12);
+    # no release has them, a patch switches them on.
+    # L1: unregister and disable take cpus_read_lock, like register and enable.
+    unregister_disable_cpus_lock: bool = False
+    # L2: sdei_register_ghes unregisters the event when enabling it fails.
+    ghes_register_rolls_back: bool = False
+    # L3: a failed freeze waits out a running handler, else undoes its teardown.
+    freeze_recovers: bool = False
+    # L4: unregister waits for a PENDING unregistration to finish, then destroys the event.
+    unregister_waits_for_pending: bool = False
+    # L5: a private enable or disable that fails on some CPU is undone on all.
+    enable_disable_roll_back: bool = False
+    # L6: CPU_PM_EXIT leaves a CPU masked that the driver masked (suspend, freeze, ...).
+    cpu_pm_respects_driver_mask: bool = False
     # The patches applied on top of the release (names, in the order given).
     patches: tuple[str, ...] = ()
 
@@ -82,6 +100,8 @@ _V4_16 = Era(
     helpers_take_list_lock=True,
     thaw_destroy_takes_list_lock=True,
     nmi_single_hcr_slot=True,
+    ghes_helpers=False,
+    agdi_driver=False,
 )
 _V5_7 = replace(
     _V4_16,
@@ -89,6 +109,7 @@ _V5_7 = replace(
     flags_before_call=False,
     helpers_take_list_lock=False,
     thaw_destroy_takes_list_lock=False,
+    ghes_helpers=True,
 )
 _V5_8 = replace(_V5_7, name="v5.8", nmi_single_hcr_slot=False)
 _V6_4 = replace(
@@ -97,6 +118,7 @@ _V6_4 = replace(
     hotplug_starting=False,
     freeze_wrong_state_id=True,
     entry_sets_pan=True,
+    agdi_driver=True,
 )
 _V6_6 = replace(_V6_4, name="v6.6", crash_aborts_handlers=True)
 _V6_12 = replace(_V6_6, name="v6.12", freeze_wrong_state_id=False)
@@ -144,17 +166,58 @@ _HISTORIC = (
     ),
 )
 
-PATCHES: dict[str, Patch] = {p.name: p for p in _HISTORIC}
-_FIELDS = {f.name for f in fields(Era)} - {"name", "patches"}
+_PROPOSED = (
+    Patch(
+        "unregister-takes-cpus-read-lock",
+        "sdei_event_unregister() and sdei_event_disable() hold cpus_read_lock() around their "
+        "cross-calls, as register and enable do since 54f529a6806c",
+        {"unregister_disable_cpus_lock": True},
+        fixes="L1",
+        upstream=False,
+    ),
+    Patch(
+        "register-ghes-rolls-back",
+        "sdei_register_ghes() unregisters the event when enabling it fails, before ghes_probe() "
+        "frees the GHES object it was registered with",
+        {"ghes_register_rolls_back": True},
+        fixes="L2",
+        upstream=False,
+    ),
+    Patch(
+        "freeze-recovers",
+        "sdei_device_freeze() waits for a running handler to finish a PENDING unregistration, "
+        "and undoes its teardown (re-registers, re-installs the hotplug state) if it still "
+        "fails - the PM core calls no .thaw for it",
+        {"freeze_recovers": True},
+        fixes="L3",
+        upstream=False,
+    ),
+    Patch(
+        "unregister-waits-for-pending",
+        "sdei_event_unregister() on PENDING polls EVENT_STATUS until the handler has "
+        "completed and the event is unregistered, then destroys it",
+        {"unregister_waits_for_pending": True},
+        fixes="L4",
+        upstream=False,
+    ),
+    Patch(
+        "enable-disable-roll-back",
+        "a private sdei_event_enable()/disable() that fails on some CPU undoes itself on all",
+        {"enable_disable_roll_back": True},
+        fixes="L5",
+        upstream=False,
+    ),
+    Patch(
+        "cpu-pm-respects-driver-mask",
+        "sdei_pm_notifier() does not unmask on CPU_PM_EXIT a CPU the driver masked for "
+        "suspend, freeze, reboot or a broken interface",
+        {"cpu_pm_respects_driver_mask": True},
+        fixes="L6",
+        upstream=False,
+    ),
+)
 
-
-def register_patch(patch: Patch) -> Patch:
-    """Add a patch (the latent-issue fixes register theirs here)."""
-    unknown = set(patch.changes) - _FIELDS
-    if unknown:
-        raise ValueError(f"patch {patch.name}: no era switch named {', '.join(sorted(unknown))}")
-    PATCHES[patch.name] = patch
-    return patch
+PATCHES: dict[str, Patch] = {p.name: p for p in (*_HISTORIC, *_PROPOSED)}
 
 
 def patch(name: str) -> Patch:

@@ -67,9 +67,9 @@ class Hotplug:
     def _callback_thread(self, pe: PE, fn: Callback, starting: bool) -> Gen:
         """The CPU's hotplug thread: STARTING callbacks run with IRQs off (B11's context)."""
         if starting:
-            was = self.k.local_irq_save(pe)
+            was = yield from self.k.local_irq_save(pe)
             result = yield from fn(pe)
-            self.k.local_irq_restore(pe, was)
+            yield from self.k.local_irq_restore(pe, was)
         else:
             result = yield from fn(pe)
         return result
@@ -77,7 +77,9 @@ class Hotplug:
     def _invoke_on(self, pe: PE, cpu: int, fn: Callback, starting: bool, label: str) -> Gen:
         ctx = yield Spawn(cpu, self._callback_thread, (fn, starting), f"cpuhp/{cpu}:{label}")
         assert isinstance(ctx, Context)
-        yield WaitUntil(lambda: ctx.done, (f"pe:{cpu}",), f"cpuhp/{cpu} {label}", stable=True)
+        yield WaitUntil(
+            lambda: ctx.done, (f"done:{ctx.ident}",), f"cpuhp/{cpu} {label}", stable=True
+        )
         return ctx.result
 
     # ------------------------------------------------------------ install / remove
@@ -128,18 +130,19 @@ class Hotplug:
         return ident
 
     def remove_state(self, pe: PE, ident: int, *, calls: bool = True) -> Gen:
-        """cpuhp_remove_state: BUG on an invalid id; teardown on every online CPU."""
+        """cpuhp_remove_state: under the hotplug read lock, BUG on an invalid id, else the
+        teardown on every CPU that has the state, in for_each_present_cpu() order."""
+        k = self.k
+        yield from k.cpus_read_lock(pe)
         if not valid_state(ident):
             raise kernel_bug(
                 f"BUG: cpuhp_remove_state: invalid state {ident:#x} "
                 f"(valid: {CPUHP_OFFLINE + 1}..{CPUHP_ONLINE - 1})"
             )
-        k = self.k
-        yield from k.cpus_read_lock(pe)
         state = self.states.get(ident)
         if state is not None and calls and state.down is not None:
             yield Access("cpu_online_mask", write=False)
-            for cpu in sorted(k.online, reverse=True):
+            for cpu in sorted(k.online):
                 yield from self._invoke_on(
                     pe, cpu, state.down, state.starting, f"{state.name} down"
                 )
@@ -158,7 +161,7 @@ class Hotplug:
         off, then it is online, then IRQs on and into the idle loop."""
         k = self.k
         k.setup_cpu(pe)
-        was = k.local_irq_save(pe)
+        was = yield from k.local_irq_save(pe)
         for state in self._ordered(starting=True):
             if state.up is not None:
                 err = yield from state.up(pe)
@@ -167,8 +170,8 @@ class Hotplug:
         yield Access("cpu_online_mask", write=True)
         k.online.add(pe.index)
         yield Note(f"CPU{pe.index} online")
-        k.local_irq_restore(pe, was)
-        k.local_irq_enable(pe)
+        yield from k.local_irq_restore(pe, was)
+        yield from k.local_irq_enable(pe)
         return 0
 
     def _cpu_up(self, pe: PE, cpu: int) -> Gen:
@@ -228,13 +231,13 @@ class Hotplug:
         marks = tuple(f"stop_machine:{c}" for c in cpus)
 
         def stopper(target: PE) -> Gen:
-            k.preempt_disable(target)  # a stopper is never preempted
+            yield from k.preempt_disable(target)  # a stopper is never preempted
             yield Access(f"stop_machine:{target.index}")
             arrived.add(target.index)
             yield WaitUntil(
                 lambda: len(arrived) == len(cpus), marks, "stop_machine: prepare", stable=True
             )
-            was = k.local_irq_save(target)
+            was = yield from k.local_irq_save(target)
             yield Access(f"stop_machine:{target.index}")
             irqs_off.add(target.index)
             yield WaitUntil(
@@ -250,14 +253,14 @@ class Hotplug:
             yield WaitUntil(
                 lambda: bool(done), ("stop_machine:done",), "stop_machine: run", stable=True
             )
-            k.local_irq_restore(target, was)
-            k.preempt_enable(target)
+            yield from k.local_irq_restore(target, was)
+            yield from k.preempt_enable(target)
             return 0
 
-        k.preempt_disable(pe)  # queue_stop_cpus_work: every stopper is woken before any runs
+        yield from k.preempt_disable(pe)  # queue_stop_cpus_work: all stoppers woken before any runs
         for c in cpus:
             yield Spawn(c, stopper, (), f"migration/{c}")
-        k.preempt_enable(pe)
+        yield from k.preempt_enable(pe)
         target = k.machine.pes[cpu]
         yield WaitUntil(
             lambda: target.power.value == "off", (f"pe:{cpu}",), f"CPU{cpu} off", stable=True

@@ -9,12 +9,23 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sdei.abi import Function
-from sdei.kernel.core import Gen, Kernel, linux_api
+from sdei.kernel.core import EINPROGRESS, EINVAL, Gen, HeapRef, Kernel, linux_api
 from sdei.kernel.driver import Callback, Driver
 from sdei.kernel.entry import irq_vector, sdei_entry, unexpected_vector
 from sdei.kernel.eras import era
 from sdei.kernel.hotplug import Hotplug
-from sdei.machine import Access, AssertInterrupt, Image, Jump, Local, Machine, Note, Park
+from sdei.machine import (
+    Access,
+    AssertInterrupt,
+    Image,
+    Jump,
+    Local,
+    Machine,
+    Note,
+    Park,
+    SendIpi,
+    WaitUntil,
+)
 from sdei.machine.codemap import Loaded
 from sdei.machine.psci import POWER_STATE_TYPE_POWERDOWN, Psci
 
@@ -78,6 +89,7 @@ class Linux:
         self.booted = False
         self.successor: Linux | None = None  # the image a kexec or restore handed over to
         self.ghes_handled: list[tuple[int, int]] = []
+        self.ghes_sources: dict[int, HeapRef] = {}  # event -> its struct ghes
         self.notes: dict[str, Any] = {}
         machine.shared.setdefault("kernels", []).append(self)
 
@@ -119,7 +131,7 @@ class Linux:
         self.machine.shared["current"] = self
         k.setup_cpu(pe)
         k.online.add(pe.index)
-        k.local_irq_enable(pe)  # start_kernel: local_irq_enable before smp_init and initcalls
+        yield from k.local_irq_enable(pe)  # start_kernel: IRQs on before smp_init, initcalls
         yield Note(f"{k.image_name}: boot on CPU{pe.index}", {"era": k.era.label})
         secondaries = self.config.secondaries
         if secondaries is None:
@@ -131,9 +143,7 @@ class Linux:
             if err:
                 k.printk(pe.index, f"sdei: probe failed: {err}")
         for number in self.config.ghes_events:
-            err = yield from self.driver.register_ghes(
-                pe, number, self.ghes_normal, self.ghes_critical
-            )
+            err = yield from self.ghes_probe(pe, number)
             if err:
                 k.printk(pe.index, f"GHES: failed to register SDEI event {number:#x}: {err}")
         self.booted = True
@@ -141,23 +151,94 @@ class Linux:
             yield from self.after_boot(self, pe)
         return 0
 
-    # ------------------------------------------------------------ GHES (§2.10)
+    # ------------------------------------------------------------ GHES and AGDI (§2.10-2.11)
 
-    def _ghes(self, pe: PE, event: int, lock_name: str) -> Gen:
+    @linux_api("ghes_probe")
+    def ghes_probe(self, pe: PE, number: int) -> Gen:
+        """drivers/acpi/apei/ghes.c ghes_probe() for a source notified by SDEI event `number`:
+        a struct ghes on the heap, registered with sdei_register_ghes(); when that fails the
+        error path ghes_fini()s and kfree()s it - even if the event stayed registered (L2)."""
+        k = self.k
+        if not k.era.ghes_helpers:  # before v5.1 the SDEI notification type is unknown
+            k.printk(pe.index, f"GHES: Unknown notification type for SDEI event {number:#x}")
+            return EINVAL
+        ghes = HeapRef(k.heap.alloc({"event": number}, f"struct ghes (SDEI event {number:#x})"))
+        err = yield from self.driver.register_ghes(
+            pe, number, self.ghes_normal, self.ghes_critical, ghes
+        )
+        if err:
+            # err: ghes_fini(ghes); kfree(ghes)
+            yield Access(f"heap:{ghes.address:#x}", label=f"kfree(ghes) {ghes.address:#x}")
+            k.heap.free(ghes.address)
+            return err
+        self.ghes_sources[number] = ghes
+        return 0
+
+    @linux_api("ghes_remove")
+    def ghes_remove(self, pe: PE, number: int) -> Gen:
+        """ghes_remove(): sdei_unregister_ghes(); on failure the struct ghes is leaked."""
+        if number not in self.ghes_sources:
+            return 0  # not probed (before v5.1 no SDEI source ever is): nothing to undo
+        err = yield from self.driver.unregister_ghes(pe, number)
+        if err:
+            self.k.printk(pe.index, f"Failed to unregister ghes ({err})")
+            return err
+        ghes = self.ghes_sources.pop(number, None)
+        if ghes is not None:
+            yield Access(f"heap:{ghes.address:#x}", label=f"kfree(ghes) {ghes.address:#x}")
+            self.k.heap.free(ghes.address)
+        return 0
+
+    def _ghes(self, pe: PE, event: int, lock_name: str, arg: Any) -> Gen:
         lock = self.machine.lock(f"{self.k.name}:{lock_name}")
-        was = self.k.local_irq_save(pe)
+        if isinstance(arg, HeapRef):  # the callback reads its struct ghes
+            yield Access(f"heap:{arg.address:#x}", write=False)
+            self.k.heap.deref(arg.address)
+        was = yield from self.k.local_irq_save(pe)
         yield from self.k.spin_lock(pe, lock)
         yield Access(f"ghes:{event:#x}:status")
         self.ghes_handled.append((pe.index, event))
         yield from self.k.spin_unlock(pe, lock)
-        self.k.local_irq_restore(pe, was)
+        yield from self.k.local_irq_restore(pe, was)
         return 0
 
     def ghes_normal(self, pe: PE, event: int, regs: tuple[int, ...], arg: Any) -> Gen:
-        return (yield from self._ghes(pe, event, "ghes_notify_lock_sdei_normal"))
+        return (yield from self._ghes(pe, event, "ghes_notify_lock_sdei_normal", arg))
 
     def ghes_critical(self, pe: PE, event: int, regs: tuple[int, ...], arg: Any) -> Gen:
-        return (yield from self._ghes(pe, event, "ghes_notify_lock_sdei_critical"))
+        return (yield from self._ghes(pe, event, "ghes_notify_lock_sdei_critical", arg))
+
+    @linux_api("agdi_probe", needs="agdi_driver")
+    def agdi_probe(self, pe: PE, number: int) -> Gen:
+        """drivers/acpi/arm64/agdi.c agdi_sdei_probe(): register and enable; if enabling
+        fails, unregister (once) and fail."""
+        err = yield from self.driver.register(pe, number, self.agdi_handler, "agdi device")
+        if err:
+            return err
+        err = yield from self.driver.enable(pe, number)
+        if err:
+            yield from self.driver.unregister(pe, number)
+            return err
+        return 0
+
+    @linux_api("agdi_remove", needs="agdi_driver")
+    def agdi_remove(self, pe: PE, number: int) -> Gen:
+        """agdi_remove(): disable (an error ends it), then up to three unregisters while
+        they say -EINPROGRESS."""
+        err = yield from self.driver.disable(pe, number)
+        if err:
+            return err
+        for _ in range(3):
+            err = yield from self.driver.unregister(pe, number)
+            if err != EINPROGRESS:
+                break
+            yield Note("agdi_remove: retry")
+        return err
+
+    def agdi_handler(self, pe: PE, event: int, regs: tuple[int, ...], arg: Any) -> Gen:
+        """agdi_sdei_handler(): nmi_panic()."""
+        yield from self.panic(pe, "Arm Generic Diagnostic Dump and Reset SDEI event issued")
+        return 0
 
     # ------------------------------------------------------------ idle (§4.2)
 
@@ -181,35 +262,42 @@ class Linux:
     def idle(self, pe: PE, *, powerdown: bool = True) -> Gen:
         """cpuidle: power-down states go through CPU PM (SDEI masks the PE around them)."""
         k = self.k
-        was = k.local_irq_save(pe)
+        was = yield from k.local_irq_save(pe)
         if powerdown:
             err = yield from self.cpu_pm_enter(pe)
             if err:
-                k.local_irq_restore(pe, was)
+                yield from k.local_irq_restore(pe, was)
                 return err
         state = POWER_STATE_TYPE_POWERDOWN if powerdown else 0
         yield from k.psci(pe, Psci.CPU_SUSPEND, state, self.symbol("secondary_entry"), 0)
         if powerdown:
             yield from self.cpu_pm_exit(pe)
-        k.local_irq_restore(pe, was)
+        yield from k.local_irq_restore(pe, was)
         return 0
 
     # ------------------------------------------------------------ suspend to RAM (§4.3)
 
     @linux_api("pm_suspend")
-    def suspend(self, pe: PE) -> Gen:
+    def suspend(self, pe: PE, *, to_idle: bool = False) -> Gen:
         """suspend_devices_and_enter: hotplug disabled around it (PM_SUSPEND_PREPARE /
         PM_POST_SUSPEND), `.suspend`, the secondaries taken down by the PM core, the boot CPU
-        into a power-down state, and back. A failed `.suspend` gets no `.resume` (§11)."""
+        into a power-down state, and back. A failed `.suspend` gets no `.resume` (§11).
+
+        `to_idle`: suspend-to-idle (`mem_sleep` s2idle, all a PSCI platform without
+        SYSTEM_SUSPEND offers): no CPU goes offline; with devices suspended every CPU idles
+        in its deepest state, this one too (Documentation/admin-guide/pm/suspend-flows.rst)."""
         yield from self.hotplug.disable(pe)
         yield Note("suspend: devices")
         err = yield from self.driver.suspend(pe)
         if err:
             yield from self.hotplug.enable(pe)
             return err
-        frozen = yield from self.hotplug.freeze_secondary_cpus(pe)
-        yield from self.idle(pe, powerdown=True)
-        yield from self.hotplug.thaw_secondary_cpus(pe, frozen)
+        if to_idle:
+            yield from self.idle(pe, powerdown=True)
+        else:
+            frozen = yield from self.hotplug.freeze_secondary_cpus(pe)
+            yield from self.idle(pe, powerdown=True)
+            yield from self.hotplug.thaw_secondary_cpus(pe, frozen)
         yield Note("resume: devices")
         err = yield from self.driver.resume(pe)
         yield from self.hotplug.enable(pe)
@@ -326,7 +414,7 @@ class Linux:
         self.successor = None
         k.online = {pe.index}
         k.setup_cpu(pe)
-        k.local_irq_enable(pe)
+        yield from k.local_irq_enable(pe)
         yield Note(f"{k.image_name}: restored")
         yield from self.hotplug.thaw_secondary_cpus(pe, list(self.notes.get("hibernated_cpus", [])))
         err = yield from self.driver.restore(pe)
@@ -370,35 +458,68 @@ class Linux:
     # ------------------------------------------------------------ panic and crash (§4.6, B13)
 
     def _stop_handler(self, pe: PE) -> Gen:
+        """local_cpu_stop (IPI_CPU_STOP): offline, everything masked, SDEI masked, parked."""
         k = self.k
-        pe.mask_all()
         yield Access("cpu_online_mask")
         k.online.discard(pe.index)
+        yield from k.local_daif_mask(pe)
         yield from self.driver.mask_local(pe)
         yield Park()
         return 0
+
+    def _crash_stop_handler(self, pe: PE) -> Gen:
+        """ipi_cpu_crash_stop: acknowledge (waiting_for_crash_ipi), mask, SDEI masked, then
+        try to die (CPU_OFF) - the online mask is left as it is."""
+        k = self.k
+        yield Access("waiting_for_crash_ipi")
+        k.notes_waiting.discard(pe.index)
+        yield from k.local_daif_mask(pe)
+        yield from self.driver.mask_local(pe)
+        yield from k.psci(pe, Psci.CPU_OFF)  # __cpu_try_die
+        return 0
+
+    def _stop_others(self, pe: PE, handler: Callable[[PE], Gen], label: str) -> Gen:
+        """smp_send_stop / crash_smp_send_stop: IPI every other online CPU, then wait up to a
+        second for them. The second runs out only for a CPU that can no longer take the IPI
+        (off or parked): the wait ends when the rest have answered."""
+        k = self.k
+        yield Access("cpu_online_mask", write=False)
+        others = sorted(k.online - {pe.index})
+        k.notes_waiting = set(others)
+        for cpu in others:
+            yield SendIpi(cpu, handler, label)
+        pes = self.machine.pes
+        yield WaitUntil(
+            lambda: all(
+                cpu not in k.notes_waiting or pes[cpu].parked or pes[cpu].power.value == "off"
+                for cpu in others
+            ),
+            ("waiting_for_crash_ipi", "cpu_online_mask", *(f"pe:{cpu}" for cpu in others)),
+            f"{label}: other CPUs stopped",
+            stable=True,
+        )
 
     @linux_api("panic")
     def panic(self, pe: PE, message: str) -> Gen:
         k = self.k
         k.stopped = True
         yield Note(f"Kernel panic: {message}")
-        pe.mask_all()
-        yield from k.ipi_each(pe, self._stop_handler, "stop")
+        yield from k.local_daif_mask(pe)
+        yield from self._stop_others(pe, self._stop_handler, "stop")
         yield from self.driver.mask_local(pe)
         yield Park()
         return 0
 
     @linux_api("__crash_kexec")
     def crash_kexec(self, pe: PE, message: str = "") -> Gen:
-        """__crash_kexec: stop the others, mask here, (v6.6+) abort running handlers, then
-        jump into the crash kernel on this CPU."""
+        """__crash_kexec: machine_crash_shutdown stops the others and masks this CPU;
+        (v6.6+) sdei_handler_abort completes running handlers; then the crash kernel."""
         k = self.k
         if not k.stopped:
             k.stopped = True
             yield Note(f"crash: {message}" if message else "crash")
-            pe.mask_all()
-            yield from k.ipi_each(pe, self._stop_handler, "crash stop")
+            yield from k.local_daif_mask(pe)
+            yield from self._stop_others(pe, self._crash_stop_handler, "crash stop")
             yield from self.driver.mask_local(pe)
         if k.era.crash_aborts_handlers:
             active = k.active[pe.index]
@@ -442,7 +563,7 @@ def crash_kernel_checks_interrupts(linux: Linux, pe: PE) -> Gen:
 
     machine.request_irq(CRASH_KERNEL_IRQ, handler)
     machine.gic.enable(CRASH_KERNEL_IRQ, route=pe.mpidr)
-    pe.unmask_irqs()
+    yield from linux.k.local_irq_restore(pe, False)
     linux.notes["crash_irq"] = seen
     yield AssertInterrupt(CRASH_KERNEL_IRQ, pe.index)
     for _ in range(3):

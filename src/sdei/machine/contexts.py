@@ -38,7 +38,7 @@ class Context:
         "name",
         "pe",
         "pending",
-        "preemptible",
+        "preempt",
         "result",
         "saved",
         "steps",
@@ -66,10 +66,10 @@ class Context:
         self.steps = 0
         self.done = False
         self.result: Any = None
-        self.preemptible = True  # threads only: kernel preempt count is zero
+        self.preempt = 0  # the kernel's preempt count: a thread with one keeps its PE
         self.event: int | None = None  # SDEI contexts: the event being handled
         self.saved: Any = None  # what entering this context saved (for return / invariants)
-        self.data: dict[str, Any] = {}  # what client code keeps per context (preempt count)
+        self.data: dict[str, Any] = {}  # what client code keeps per context
 
     @property
     def pc(self) -> int:

@@ -1,8 +1,7 @@
 """What a step touches, for an explorer's partial-order reduction.
 
 A footprint is a tuple of (resource, is_write); two steps are dependent when they share a
-resource and one writes it. Every step on a PE touches `pe:N` (its registers, its context
-stack, which options it offers). Beyond that:
+resource and one writes it. What a step touches:
 
 - client operations name their own shared state (`Access`, locks, `WaitUntil` reads);
 - an SDEI call touches the parts of the dispatcher its event lives in (`sdei.firmware.
@@ -10,28 +9,47 @@ stack, which options it offers). Beyond that:
   for shared events - so calls on different PEs about different events commute;
 - PSCI: CPU_ON and AFFINITY_INFO touch their target PE, CPU_OFF and CPU_SUSPEND their own
   PE's firmware part, SYSTEM_OFF/RESET everything;
-- an interrupt: an SGI or PPI changes what its PE is offered (`pe:N`), an SPI what any PE is
-  offered (`gic:spi`), and the interrupt's own state (`irq:N`);
-- an IPI writes its target PE (its queue, its pending SGI); spawning a thread writes the PE it
-  starts on; a jump into a new image with a system reset writes everything.
+- an interrupt's own state (`irq:N`, banked per PE for SGIs and PPIs); an SPI also changes what
+  any PE is offered (`gic:spi`); an IPI writes its target's SGI and queue. Making an SGI or
+  PPI pending writes its PE's `pend:N`, which taking any interrupt there reads: the GIC takes
+  the most urgent pending one, so a new one can take the choice from another.
+
+Steps on one PE are not all dependent. What decides which of its contexts may run is split
+in three, each written like a lock is taken: `sched:N` - the running context's PSTATE.I and
+preempt count, written by the operations that take the PE (`SCHED_OPS` masking IRQs or
+disabling preemption, a spinlock's Acquire) and read by every thread step and interrupt;
+`stack:N` - the handlers stacked on it, written by taking an interrupt or an SDEI event (or
+COMPLETE_AND_RESUME's exception); `pe:N` - its power. Letting go (unmasking, a handler's end)
+writes neither: a step that had to wait for it is ordered against the taking, which is where
+a race analysis must put it instead. A thread step and an interrupt whose handler touches
+nothing the thread does are independent: the explorer runs one order, and its step log
+(`sdei.explore.execution.StepLog.blocked`) tells the race analysis where a context blocked
+under a handler could have gone instead (before the handler was taken).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sdei.abi import MASK32
+from sdei.abi import MASK32, PSTATE_I
 from sdei.firmware.footprint import Footprints, irq_resource
+from sdei.machine.contexts import Context, Kind
 from sdei.machine.ops import (
+    SCHED_OPS,
+    Acquire,
     AssertInterrupt,
     Footprint,
     Hvc,
+    IrqRestore,
+    IrqSave,
     Jump,
     Op,
+    Park,
+    Preempt,
     RaiseEvent,
+    Release,
     SendIpi,
     Smc,
-    Spawn,
 )
 from sdei.machine.psci import PSCI_IDS, Psci, canonical
 
@@ -39,6 +57,7 @@ if TYPE_CHECKING:
     from sdei.machine.machine import Machine, Option
 
 SPI = ("gic:spi", True)
+SPI_READ = ("gic:spi", False)
 SDEI_FIRST, SDEI_LAST = 0xC400_0020, 0xC400_003F
 IPI_SGI = 1
 
@@ -47,55 +66,96 @@ class StepFootprints:
     def __init__(self, machine: Machine) -> None:
         self.machine = machine
         self.firmware = Footprints(machine.platform)
-        pes = len(machine.pes)
-        self.pe_keys = tuple((f"pe:{i}", True) for i in range(pes))
+        pes = range(len(machine.pes))
+        self.sched_read = tuple((f"sched:{i}", False) for i in pes)
+        self.sched = tuple((f"sched:{i}", True) for i in pes)
+        self.stack = tuple((f"stack:{i}", True) for i in pes)
+        self.power = tuple((f"pe:{i}", True) for i in pes)
+        # Which of a PE's interrupts it takes first is the GIC's choice among those pending:
+        # making one pending there can take the choice from another.
+        self.pend = tuple((f"pend:{i}", True) for i in pes)
+        self.pend_read = tuple((f"pend:{i}", False) for i in pes)
         self.everything: Footprint = (
-            self.pe_keys + self.firmware.everything + (SPI, ("faults", True))
+            *self.sched,
+            *self.stack,
+            *self.power,
+            *self.firmware.everything,
+            SPI,
+            ("faults", True),
         )
         self._faults: tuple[int, frozenset[int]] = (-1, frozenset())
+
+    def whole_pe(self, pe: int) -> Footprint:
+        return (self.sched[pe], self.stack[pe], self.power[pe])
 
     def option(self, option: Option) -> Footprint:
         """An option offered now (the step it would take)."""
         what, i, arg = option
-        pe_key = self.pe_keys[i]
         if what == "run":
-            return (pe_key, *self.op(i, self.machine.context(arg).pending))
+            ctx = self.machine.context(arg)
+            return self.run(ctx, ctx.pending)
         if what == "irq":
-            taken = (pe_key, (irq_resource(arg, i), True))
-            return (*taken, SPI) if arg >= 32 else taken
+            taken = (
+                self.sched_read[i],
+                self.stack[i],
+                (irq_resource(arg, i), True),
+                self.pend_read[i],
+            )
+            return (*taken, SPI) if arg >= 32 else (*taken, SPI_READ)
         if what == "sdei":
-            return (pe_key, *self.firmware.delivery(i, arg))
-        return (pe_key, *self.firmware.power(i), SPI)  # wake
+            return (self.stack[i], *self.firmware.delivery(i, arg))
+        # A wake-up resumes the suspended context (whose code after CPU_SUSPEND runs in it).
+        return (*self.whole_pe(i), *self.firmware.power(i), SPI)
+
+    def run(self, ctx: Context, op: Op) -> Footprint:
+        """`ctx` running `op`: a thread reads its PE's scheduling state (it runs only when the
+        PE lets it), a handler does not (nothing below it runs until it ends)."""
+        fp = self.op(ctx.pe, op)
+        return (self.sched_read[ctx.pe], *fp) if ctx.kind is Kind.THREAD else fp
+
+    def ended(self, ctx: Context) -> Footprint:
+        """What a context's last step adds: its end (waited for by `done:N`), and for an IRQ
+        handler the end of its interrupt. Leaving the PE to what the context kept from running
+        (a thread's preemption, a handler's place on the stack) is a release: what was kept
+        out is ordered against the taking, not the letting go."""
+        done = (f"done:{ctx.ident}", True)
+        if ctx.kind is Kind.IRQ:
+            return (done, (irq_resource(ctx.saved[0], ctx.pe), True))
+        return (done,)
 
     def op(self, pe: int, op: Op) -> Footprint:
-        """A client operation run on `pe` (without the PE's own key)."""
+        """A client operation run on `pe`."""
         kind = type(op)
         if kind is Smc or kind is Hvc:
             assert isinstance(op, (Smc, Hvc))
             return self._call(pe, "smc" if kind is Smc else "hvc", op.function, op.args)
+        if kind in SCHED_OPS:
+            return (self.sched[pe],) if _keeps_pe(op) else ()
+        if kind is Acquire or kind is Release:
+            assert isinstance(op, (Acquire, Release))
+            return (*op.footprint, self.sched[pe]) if op.preempt > 0 else op.footprint
         if kind is SendIpi:
             assert isinstance(op, SendIpi)
-            return (self.pe_keys[op.target], (irq_resource(IPI_SGI, op.target), True))
+            return ((irq_resource(IPI_SGI, op.target), True), self.pend[op.target])
         if kind is AssertInterrupt:
             assert isinstance(op, AssertInterrupt)
             target = op.pe if op.intid < 32 else pe
-            parts = (
-                *self.firmware.interrupt(target, op.intid),
-                (irq_resource(op.intid, target), True),
-            )
-            return (*parts, self.pe_keys[op.pe]) if op.intid < 32 else (*parts, SPI)
+            own = (irq_resource(op.intid, target), True)
+            parts = (*self.firmware.interrupt(target, op.intid), own)
+            return (*parts, self.pend[target]) if op.intid < 32 else (*parts, SPI)
         if kind is RaiseEvent:
             assert isinstance(op, RaiseEvent)
             parts = self.firmware.event(op.pe, op.event)
-            if op.event in self.machine.synchronous_events:
-                parts = (*parts, *self.firmware.delivery(op.pe, op.event), self.pe_keys[op.pe])
+            if op.event in self.machine.synchronous_events:  # a handler stacked at once
+                parts = (*parts, *self.firmware.delivery(op.pe, op.event), self.stack[op.pe])
             return parts
-        if kind is Spawn:
-            assert isinstance(op, Spawn)
-            return (self.pe_keys[op.pe],)
         if kind is Jump:
             assert isinstance(op, Jump)
-            return self.everything if op.reset_system else self.firmware.power(pe)
+            if op.reset_system:
+                return self.everything
+            return (*self.whole_pe(pe), *self.firmware.power(pe))
+        if kind is Park:
+            return self.whole_pe(pe)
         return op.footprint
 
     def _call(self, pe: int, conduit: str, function: int, args: tuple[int, ...]) -> Footprint:
@@ -111,6 +171,8 @@ class StepFootprints:
                 self._faults = (len(faults), frozenset(f.function & MASK32 for f in faults))
             if fid in self._faults[1]:  # injected faults share their budgets
                 parts = (*parts, ("faults", True))
+            if fid == 0xC400_0026:  # COMPLETE_AND_RESUME may stack an exception
+                parts = (*parts, self.stack[pe])
             return parts
         return ()
 
@@ -121,9 +183,24 @@ class StepFootprints:
                 return ()
             if which == Psci.AFFINITY_INFO:
                 return ((f"pe:{target}", False),)
-            return (self.pe_keys[target], *self.firmware.power(target))
+            return (*self.whole_pe(target), *self.firmware.power(target))
         if which in (Psci.CPU_OFF, Psci.CPU_SUSPEND):
-            return self.firmware.power(pe)
+            return (*self.whole_pe(pe), *self.firmware.power(pe))
         if which in (Psci.SYSTEM_OFF, Psci.SYSTEM_RESET):
             return self.everything
         return ()
+
+
+def _keeps_pe(op: Op) -> bool:
+    """Does a scheduling operation take its PE (mask IRQs, disable preemption)? Only those are
+    dependent with the steps they stop: letting go (unmask, preempt_enable) is like releasing
+    a lock - what was kept out is ordered against the taking, which a race analysis reverses
+    to before it."""
+    kind = type(op)
+    if kind is IrqSave:
+        return True
+    if kind is IrqRestore:
+        return op.masked  # type: ignore[attr-defined,no-any-return]
+    if kind is Preempt:
+        return op.delta > 0  # type: ignore[attr-defined,no-any-return]
+    return bool(op.value & PSTATE_I)  # type: ignore[attr-defined]  # SetPstate

@@ -47,20 +47,25 @@ from sdei.machine.invariants import FirmwarePromises
 from sdei.machine.locks import Lock
 from sdei.machine.observer import HOOKS, Observer
 from sdei.machine.ops import (
+    SCHED_OPS,
     Access,
     Acquire,
     AssertInterrupt,
     Footprint,
     Hvc,
+    IrqRestore,
+    IrqSave,
     Jump,
     Local,
     Note,
     Op,
     Park,
+    Preempt,
     RaiseEvent,
     Release,
     Resume,
     SendIpi,
+    SetPstate,
     Smc,
     Spawn,
     WaitUntil,
@@ -204,6 +209,7 @@ class Machine:
             else frozenset()
         )
         self.last_injected = False  # the current firmware_call hook reports an injected fault
+        self.injected: list[tuple[int, int, int, int]] = []  # (step, pe, function, status)
         self.registered_symbols: dict[int, str] = {}  # entry address -> symbol at REGISTER
         self.shared: dict[str, Any] = {}  # state client code shares between CPUs
         if config.builtin_invariants:
@@ -295,9 +301,10 @@ class Machine:
         one PE always depend on each other) and what its operation names."""
         return self.footprints.option(option)
 
-    def op_footprint(self, pe: int, op: Op) -> Footprint:
-        """What `op`, run on `pe`, touches besides the PE itself."""
-        return self.footprints.op(pe, op)
+    def step_footprint(self, ctx: Context, op: Op) -> Footprint:
+        """What `ctx`'s step running `op` touched (call it just after the step)."""
+        fp = self.footprints.run(ctx, op)
+        return (*fp, *self.footprints.ended(ctx)) if ctx.done else fp
 
     @property
     def footprints(self) -> StepFootprints:
@@ -396,6 +403,12 @@ class Machine:
             hook(self.step_count, kind, tuple(options), index)
         return index
 
+    def annotate(self, pe: int, text: str, data: dict[str, Any] | None = None) -> None:
+        """A note in the trace from client code, within the current step (not a step of its
+        own, unlike `yield Note(...)`)."""
+        for hook in self._hooks["note"]:
+            hook(self.step_count, pe, text, data or {})
+
     def violate(self, invariant: str, message: str, pe: int | None = None) -> None:
         """Stop the run with a violation (used by the engine, invariants and observers)."""
         for hook in self._hooks["fault"]:
@@ -475,7 +488,7 @@ class Machine:
             # A thread with preemption or IRQs off keeps its PE until it lets go of it.
             if (
                 current is not None
-                and (not current.preemptible or pe.pstate & PSTATE_I)
+                and (current.preempt or pe.pstate & PSTATE_I)
                 and not current.done
             ):
                 if not current.pending.blocking or enabled(current):
@@ -556,6 +569,7 @@ class Machine:
             self._switch_thread(pe, ctx)
         self.running = ctx
         op = ctx.pending
+        masked, preempt = pe.pstate & PSTATE_I, ctx.preempt
         try:
             result = self._execute(pe, ctx, op)
             if result is GONE:
@@ -571,6 +585,18 @@ class Machine:
                 self._advance(pe, ctx, result)
         except ClientFault as fault:
             self.violate(fault.invariant, fault.message, pe.index)
+        if (
+            not ctx.done
+            and pe.top is ctx
+            and (pe.pstate & PSTATE_I != masked or ctx.preempt != preempt)
+            and not _declares_sched(op)
+        ):
+            raise ScenarioCodeError(
+                f"{ctx.name} changed PSTATE.I or its preempt count in code, not through an "
+                "operation that says so (IrqSave, IrqRestore, Preempt, SetPstate, or the "
+                "kernel's local_irq_save() and spin_lock()): the explorer must see it",
+                generator_location(ctx.gen),
+            )
         self._step_hooks(pe, ctx, op, result)
 
     def _advance(self, pe: PE, ctx: Context, value: Any) -> None:
@@ -647,10 +673,28 @@ class Machine:
                 op.lock.readers.append(ctx)
             else:
                 op.lock.owner = ctx
+            ctx.preempt += op.preempt
             return None
         if kind is Release:
             assert isinstance(op, Release)
+            ctx.preempt = max(0, ctx.preempt + op.preempt)
             return self._release(ctx, op)
+        if kind is IrqSave:
+            was = bool(pe.pstate & PSTATE_I)
+            pe.pstate |= PSTATE_I
+            return was
+        if kind is IrqRestore:
+            assert isinstance(op, IrqRestore)
+            pe.pstate = pe.pstate | PSTATE_I if op.masked else pe.pstate & ~PSTATE_I
+            return None
+        if kind is Preempt:
+            assert isinstance(op, Preempt)
+            ctx.preempt = max(0, ctx.preempt + op.delta)
+            return None
+        if kind is SetPstate:
+            assert isinstance(op, SetPstate)
+            pe.pstate = op.value
+            return None
         if kind is WaitUntil:
             return None
         if kind is SendIpi:
@@ -725,6 +769,7 @@ class Machine:
         self, pe: PE, ctx: Context | None, conduit: str, function: int, args: tuple[int, ...]
     ) -> Any:
         fid = function & MASK32
+        self.last_injected = False
         if fid in PSCI_IDS:
             result: Any = (
                 self._psci(pe, ctx, canonical(fid), args)
@@ -747,7 +792,6 @@ class Machine:
         return result
 
     def _sdei(self, pe: PE, ctx: Context | None, fid: int, args: tuple[int, ...]) -> Any:
-        self.last_injected = False
         if self.faults:
             injected = self._injected_fault(pe.index, fid, args)
             if injected is not None:
@@ -775,6 +819,7 @@ class Machine:
             if fault.always or self._choose("fault", ("pass", "fire")) == 1:
                 if not fault.always:
                     self._fault_budget[n] -= 1
+                self.injected.append((self.step_count, pe, fid, fault.status))
                 return fault.status
         return None
 
@@ -959,7 +1004,7 @@ class Machine:
         )
         ctx.event = event
         ctx.saved = interrupted
-        pe.stack.append(ctx)
+        self._push(pe, ctx)
         for hook in self._hooks["deliver"]:
             hook(self.step_count, pe.index, entry, ctx)
 
@@ -1012,23 +1057,28 @@ class Machine:
         ctx = self._new_context(
             Kind.EXCEPTION, pe.index, code.symbol, code.code(pe), exit_.pc, code.symbol
         )
-        pe.stack.append(ctx)
+        self._push(pe, ctx)
 
     def _take_irq(self, pe: PE, intid: int) -> None:
         self.gic.acknowledge(intid, pe.index)
         handler = self.irq_handlers.get(intid)
         if intid == IPI_SGI and handler is None:
             handler = _ipi_handler
+        if handler is not None:
+            el = pe.el
+            pe.elr[el], pe.spsr[el] = pe.pc, pe.pstate
+            ctx = self._new_context(Kind.IRQ, pe.index, f"irq{intid}", handler(pe, intid))
+            ctx.saved = (intid, pe.pc, pe.pstate)
+            pe.pstate |= PSTATE_DAIF
+            self._push(pe, ctx)
         for hook in self._hooks["interrupt"]:
             hook(self.step_count, pe.index, intid)
         if handler is None:  # spurious for the OS: acknowledge and end
             self.gic.end_of_interrupt(intid, pe.index)
-            return
-        el = pe.el
-        pe.elr[el], pe.spsr[el] = pe.pc, pe.pstate
-        ctx = self._new_context(Kind.IRQ, pe.index, f"irq{intid}", handler(pe, intid))
-        ctx.saved = (intid, pe.pc, pe.pstate)
-        pe.pstate |= PSTATE_DAIF
+
+    def _push(self, pe: PE, ctx: Context) -> None:
+        """Stack a handler (or C&R's exception) on `pe`: nothing below it, and none of the
+        PE's threads, runs until it has ended."""
         pe.stack.append(ctx)
 
     # ------------------------------------------------------------------ views
@@ -1047,6 +1097,16 @@ def _ipi_handler(pe: PE, intid: int) -> Code:
         callback = pe.ipi_queue.pop(0)
         yield from callback(pe)
     return None
+
+
+def _declares_sched(op: Op) -> bool:
+    """Does `op` say that it may change PSTATE.I or the preempt count?"""
+    kind = type(op)
+    if kind in SCHED_OPS:
+        return True
+    if kind is Acquire or kind is Release:
+        return bool(op.preempt)  # type: ignore[attr-defined]
+    return False
 
 
 def _caller_location() -> str:

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sdei.abi import PSTATE_I
+
 if TYPE_CHECKING:
     from sdei.machine.locks import Lock
 
@@ -43,10 +45,12 @@ class Local(Op):
 
 @dataclass(frozen=True, slots=True)
 class Access(Op):
-    """Read or write of a shared variable named `name` (the code does the access itself)."""
+    """Read or write of a shared variable named `name` (the code does the access itself);
+    `label` says in a timeline what the access is (`kfree(ghes)`)."""
 
     name: str
     write: bool = True
+    label: str = ""
 
     @property
     def footprint(self) -> Footprint:
@@ -94,10 +98,13 @@ class Hvc(_Call):
 
 @dataclass(frozen=True, slots=True)
 class Acquire(Op):
-    """Take a lock; blocks while another holder has it. `shared` is a read-side acquire."""
+    """Take a lock; blocks while another holder has it. `shared` is a read-side acquire;
+    `preempt` is added to the context's preempt count once it holds the lock (a spinlock
+    disables preemption)."""
 
     lock: Lock
     shared: bool = False
+    preempt: int = 0
 
     blocking = True
 
@@ -110,10 +117,45 @@ class Acquire(Op):
 class Release(Op):
     lock: Lock
     shared: bool = False
+    preempt: int = 0  # added to the preempt count (a spin_unlock: -1)
 
     @property
     def footprint(self) -> Footprint:
         return ((f"lock:{self.lock.name}", True),)
+
+
+# What decides which contexts of a PE may run - PSTATE.I of the running context and its
+# preempt count - changes only through these operations (and Acquire/Release with a
+# `preempt`), so that the explorer sees every such change in a step's footprint.
+
+
+@dataclass(frozen=True, slots=True)
+class IrqSave(Op):
+    """local_irq_save: mask IRQs; the result is whether they were masked already."""
+
+
+@dataclass(frozen=True, slots=True)
+class IrqRestore(Op):
+    """local_irq_restore: IRQs masked again if `masked`, else unmasked."""
+
+    masked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Preempt(Op):
+    """preempt_disable (+1) / preempt_enable (-1) on the running context."""
+
+    delta: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SetPstate(Op):
+    """Write the whole PSTATE (an exception return, a world switch, DAIF from reset)."""
+
+    value: int = 0
+
+
+SCHED_OPS = (IrqSave, IrqRestore, Preempt, SetPstate)
 
 
 # Marks the footprint of a stable wait (see WaitUntil).
@@ -236,3 +278,26 @@ class Resume(Op):
 
 
 START = Local("start")
+
+
+def describe(op: Op) -> str:
+    """How a timeline shows an operation that has no hook of its own."""
+    if isinstance(op, IrqSave):
+        return "IRQs off"
+    if isinstance(op, IrqRestore):
+        return "IRQs stay off" if op.masked else "IRQs on"
+    if isinstance(op, Preempt):
+        return "preempt_disable" if op.delta > 0 else "preempt_enable"
+    if isinstance(op, SetPstate):
+        return f"PSTATE {op.value:#x}, IRQs {'off' if op.value & PSTATE_I else 'on'}"
+    if isinstance(op, Spawn):
+        return f"start {op.name or 'a thread'} on CPU{op.pe}"
+    if isinstance(op, AssertInterrupt):
+        return f"interrupt {op.intid} raised"
+    if isinstance(op, RaiseEvent):
+        return f"event {op.event:#x} raised"
+    if isinstance(op, Park):
+        return op.label
+    if isinstance(op, Jump):
+        return f"jump to {op.address:#x}"
+    return type(op).__name__

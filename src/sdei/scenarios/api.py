@@ -56,6 +56,19 @@ class Scenario:
     # Why the race it stages cannot happen in a real kernel, for a review-era race that the
     # kernel's rules (linux-client.md §11) rule out: it then has no buggy era.
     unreachable: str = ""
+    # The driver patches that clear it (a latent issue's proposed fix): a complete dfs in
+    # `latest` under them finds nothing.
+    fix: tuple[str, ...] = ()
+    # Built-in oracles this scenario does not check: another scenario stages that bug, and
+    # here it is only the trigger of the one this scenario is about.
+    unchecked: tuple[str, ...] = ()
+
+    @property
+    def group(self) -> str:
+        """historic, review-era or latent (how `sdei scenarios` lists it)."""
+        if "latent" in self.tags:
+            return "latent"
+        return "review-era" if self.unreachable else "historic"
 
     def accepts(self, invariant: str) -> bool:
         """Is `invariant` one this scenario's bug is expected to break?"""

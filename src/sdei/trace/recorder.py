@@ -8,7 +8,19 @@ from typing import TYPE_CHECKING, Any
 from sdei.abi import Function, Status
 from sdei.machine.contexts import Kind
 from sdei.machine.observer import Observer
-from sdei.machine.ops import Access, Acquire, Hvc, Local, Note, Op, Release, SendIpi, Smc, WaitUntil
+from sdei.machine.ops import (
+    Access,
+    Acquire,
+    Hvc,
+    Local,
+    Note,
+    Op,
+    Release,
+    SendIpi,
+    Smc,
+    WaitUntil,
+    describe,
+)
 from sdei.machine.psci import Psci
 
 if TYPE_CHECKING:
@@ -55,6 +67,9 @@ def result_text(result: int) -> str:
     return number_text(result)
 
 
+INJECTED = " [injected fault]"  # how a timeline marks a failure the scenario injected
+
+
 class Recorder(Observer):
     """Attach with `Recorder(machine)`; read `records` after the run."""
 
@@ -88,14 +103,10 @@ class Recorder(Observer):
         top = self.machine.pes[pe].top
         if function in (Function.EVENT_COMPLETE, Function.EVENT_COMPLETE_AND_RESUME) and not result:
             return  # the completion record says it
-        self._add(
-            step,
-            pe,
-            "call",
-            f"{name}({shown}) = {result_text(result)}",
-            top.name if top else "",
-            (function, args, result),
-        )
+        text = f"{name}({shown}) = {result_text(result)}"
+        if self.machine.last_injected:
+            text += INJECTED
+        self._add(step, pe, "call", text, top.name if top else "", (function, args, result))
 
     def deliver(self, step: int, pe: int, entry: Entry, context: Context) -> None:
         cls = " critical" if entry.critical else ""
@@ -145,9 +156,9 @@ class Recorder(Observer):
             text = f"IPI → PE{op.target}" + (f" {op.label}" if op.label else "")
         elif kind is Access:
             assert isinstance(op, Access)
-            text = f"{'write' if op.write else 'read'} {op.name}"
+            text = op.label or f"{'write' if op.write else 'read'} {op.name}"
         else:
-            text = type(op).__name__
+            text = describe(op)
         depth = self._depth(pe)
         if context.kind is not Kind.THREAD and context.done:
             depth += 1

@@ -1,4 +1,5 @@
-"""The built-in scenarios: the historic races of Linux's SDEI client (issue 5's table)."""
+"""The built-in scenarios: the historic races of Linux's SDEI client, the review-era ones no
+kernel can have, and the latent issues of today's driver (`sdei.scenarios.latent`)."""
 
 from sdei.scenarios.api import Scenario
 from sdei.scenarios.builtin import (
@@ -12,6 +13,7 @@ from sdei.scenarios.builtin import (
     rt_hotplug,
     thaw_failure,
 )
+from sdei.scenarios.latent import SCENARIOS as LATENT
 
 SCENARIOS: tuple[Scenario, ...] = (
     hibernate_hotplug.SCENARIO,
@@ -23,6 +25,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     rt_hotplug.SCENARIO,
     freeze_state_id.SCENARIO,
     crash_in_handler.SCENARIO,
+    *LATENT,
 )
 
 __all__ = ["SCENARIOS"]

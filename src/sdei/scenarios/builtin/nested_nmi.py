@@ -1,16 +1,20 @@
-"""B8: a critical event nests in a normal one on a VHE host running a guest (fixed in v5.8).
+"""B8: a critical event nests in a normal one on a VHE host switching to a guest (fixed in
+v5.8).
 
 The arch NMI entry saves HCR_EL2 in one per-CPU slot and sets TGE before the CPU counts as in
 NMI. A critical event arriving in that window saves again - now with TGE set - over the outer
-value; the outer exit then does not restore, and the CPU returns to the guest with TGE set.
+value; the outer exit then does not restore, and the handler COMPLETEs back into KVM's world
+switch (entered with IRQs masked, guest state loaded, TGE clear) with TGE set. (Interrupting
+the guest itself would be harmless: the handler then resumes at KVM's vectors, the guest
+exits and __deactivate_traps rewrites HCR_EL2.)
 """
 
 from __future__ import annotations
 
-from sdei.abi import PSTATE_DAIF, Function, mode_for
+from sdei.abi import Function
 from sdei.kernel import noop_callback
 from sdei.kernel.core import Gen
-from sdei.machine import PE, Local, Machine, RaiseEvent, Smc
+from sdei.machine import PE, IrqRestore, IrqSave, Local, Machine, RaiseEvent, Smc
 from sdei.scenarios.api import Options, Scenario
 from sdei.scenarios.common import PRIVATE_CRITICAL, SOFTWARE_EVENT, boot, registering
 
@@ -30,16 +34,17 @@ def build(options: Options) -> Machine:
     machine = booted.machine
 
     def vcpu_run(pe: PE) -> Gen:
-        """KVM: load the guest's EL1 state, clear TGE, run at EL1, exit back to the host."""
-        host_pstate, host_tpidr = pe.pstate, pe.tpidr_el1
+        """KVM's world switch on a VHE host (__kvm_vcpu_run_vhe): with every exception masked
+        at EL2 it loads the guest's EL1 state and clears HCR_EL2.TGE (__activate_traps), runs
+        the guest, and sets TGE again (__deactivate_traps). An event landing in this window
+        interrupted the kernel with IRQs masked, so its handler COMPLETEs back into it."""
+        host_tpidr = pe.tpidr_el1
+        was = yield IrqSave()
         pe.guest_loaded, pe.hcr_tge, pe.tpidr_el1 = True, False, GUEST_TPIDR_EL1
-        pe.pstate = mode_for(1)  # the guest runs at EL1 with its interrupts unmasked
         for _ in range(3):
-            yield Local("guest running")
-        pe.pstate = host_pstate | PSTATE_DAIF
+            yield Local("world switch: guest state loaded, TGE clear")
         pe.guest_loaded, pe.hcr_tge, pe.tpidr_el1 = False, True, host_tpidr
-        pe.pstate = host_pstate
-        yield Local("vcpu exit")
+        yield IrqRestore(was)
 
     def signal(pe: PE) -> Gen:
         yield Smc(Function.EVENT_SIGNAL, SOFTWARE_EVENT, machine.pes[0].mpidr)

@@ -3,7 +3,10 @@ section (IRQs off): "sleeping function called from invalid context" (fixed in v6
 them to ONLINE_DYN, d2c48b2387eb). It fires whenever the callbacks run with IRQs off - at
 probe, where installing the state runs "up" in each online CPU's hotplug thread, and when a
 CPU comes online - so every interleaving shows it in v5.7. User space brings CPU2 online once
-the initcalls (the probe among them) are done."""
+the initcalls (the probe among them) are done.
+
+PREEMPT_RT was an out-of-tree patch set until v6.12 merged it: the v5.7 kernel here is v5.7
+with the RT patches applied, as the bug's reporters ran it."""
 
 from __future__ import annotations
 
