@@ -26,8 +26,9 @@ tools:
 demo: $(STAMP)
 	$(BIN)/sdei demo
 
+# One worker per core: the complete searches dominate, and they are independent.
 test: $(STAMP) tools
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

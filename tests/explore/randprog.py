@@ -15,6 +15,7 @@ from sdei.machine import (
     Image,
     IrqRestore,
     IrqSave,
+    Local,
     Machine,
     MachineConfig,
     Preempt,
@@ -61,16 +62,20 @@ def random_program(rng: random.Random) -> list[Program]:
                 ops.append(("nopreempt", var))  # preempt_disable around a read
             elif kind < 0.8:
                 ops.append(("ipi", rng.randrange(cpus), var))  # a callback writes var there
-            elif kind < 0.85:
+            elif kind < 0.83:
                 ops.append(("ppi", rng.randrange(cpus)))
-            elif kind < 0.9:
+            elif kind < 0.9:  # CPU-local state the code touches without naming it
+                ops.append(("percpu",))
+            elif kind < 0.93:
                 ops.append(("signal", rng.randrange(cpus)))
             else:  # the calling PE's own firmware state: private, commutes across PEs
                 ops.append((rng.choice(("mask", "unmask", "status", "disable", "enable")),))
         threads.append(ops)
-    handler: Program = [rng.choice((("read", "x"), ("write", "y"), ("locked", "L1", "x")))]
+    handler: Program = [
+        rng.choice((("read", "x"), ("write", "y"), ("locked", "L1", "x"), ("percpu",)))
+    ]
     threads.append(handler)
-    threads.append([rng.choice((("read", "y"), ("write", "x"), ("write", "y")))])  # the PPI's
+    threads.append([rng.choice((("read", "y"), ("write", "x"), ("write", "y"), ("percpu",)))])
     threads.append([("pes", rng.choice((cpus, cpus, max(2, cpus - 1), 1 if cpus == 2 else 2)))])
     return threads
 
@@ -117,6 +122,16 @@ def build_program(program: list[Program]) -> Scenario:
                     yield SendIpi(min(op[1], pes - 1), ipi_callback(op[2], tag), "ipi")
                 elif op[0] == "ppi":
                     yield AssertInterrupt(PPI, min(op[1], pes - 1))
+                elif op[0] == "percpu":  # per-CPU data, read and written in plain code
+                    thread = tag < 8  # a thread does it with preemption off, as Linux must
+                    if thread:
+                        yield Preempt(1)
+                    yield Local("percpu")
+                    slot = f"cpu{pe.index}"
+                    reg = reg * 3 + machine.shared.get(slot, 0)
+                    machine.shared[slot] = (reg * 19 + tag) % 97
+                    if thread:
+                        yield Preempt(-1)
                 elif op[0] == "signal":
                     target = machine.pes[min(op[1], pes - 1)].mpidr
                     yield Smc(Function.EVENT_SIGNAL, EVENT_SIGNALED, target)

@@ -33,7 +33,7 @@ COUNTS = {
     LOCKED_UPDATE: (12, 6, 3),
     INDEPENDENT: (20, 4, 1),
     ORDERED: (14, 7, 3),
-    MASKED_LOCK: (49, 10, 4),
+    MASKED_LOCK: (49, 10, 5),
 }
 
 

@@ -263,7 +263,9 @@ class DfsSearch:
             found = at.get(j)
             now = set(found.options) if found is not None else {p}
             if previous is not None:
-                for q in now - seen:  # step j-1 first enabled q: q happens after it
+                for q in now - seen:  # step j-1 first enabled q: q happens after it -
+                    if q[0] in TAKES:  # but an interrupt or event only after what raised
+                        continue  # it (ordered by its resource): unmasking is no write
                     _join(state.clocks.setdefault(q, {}), previous)
             seen |= now
             offered: tuple[Option, ...] = (p,)

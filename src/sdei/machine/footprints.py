@@ -21,10 +21,16 @@ disabling preemption, a spinlock's Acquire) and read by every thread step and in
 `stack:N` - the handlers stacked on it, written by taking an interrupt or an SDEI event (or
 COMPLETE_AND_RESUME's exception); `pe:N` - its power. Letting go (unmasking, a handler's end)
 writes neither: a step that had to wait for it is ordered against the taking, which is where
-a race analysis must put it instead. A thread step and an interrupt whose handler touches
-nothing the thread does are independent: the explorer runs one order, and its step log
-(`sdei.explore.execution.StepLog.blocked`) tells the race analysis where a context blocked
-under a handler could have gone instead (before the handler was taken).
+a race analysis must put it instead (`sdei.explore.execution.StepLog.blocked` says where a
+context blocked under a handler could have gone instead: before the handler was taken).
+
+What code does between its yields on its own CPU - PSTATE, per-CPU variables, HCR_EL2 - is
+named by no operation, yet a handler taken in the middle may see or change it. So every step
+on a PE reads `nmi:N`, which taking an SDEI event there writes, and every thread step that
+runs with IRQs unmasked reads `irqs:N`, which taking an IRQ there writes: where a handler
+comes relative to the code it interrupts always matters (B8 is exactly that). Two threads of
+one PE are not ordered that way: like Linux, scenario code must disable preemption around
+per-CPU data it touches in a thread (`Preempt`, a spinlock), and name any other shared state.
 """
 
 from __future__ import annotations
@@ -68,6 +74,16 @@ class StepFootprints:
         self.firmware = Footprints(machine.platform)
         pes = range(len(machine.pes))
         self.sched_read = tuple((f"sched:{i}", False) for i in pes)
+        # What code on a PE may touch between its yields without naming it (PSTATE, per-CPU
+        # variables, HCR_EL2), which an exception taken there may change or see: `nmi:N` is
+        # written by taking an SDEI event and read by every step there; `irqs:N` is written by
+        # taking an IRQ and read only by steps that run with IRQs unmasked (no IRQ can come
+        # between the others, and reading it there would order a masked section after an IRQ
+        # that could only have come before it).
+        self.nmi_read = tuple((f"nmi:{i}", False) for i in pes)
+        self.nmi = tuple((f"nmi:{i}", True) for i in pes)
+        self.irqs_read = tuple((f"irqs:{i}", False) for i in pes)
+        self.irqs = tuple((f"irqs:{i}", True) for i in pes)
         self.sched = tuple((f"sched:{i}", True) for i in pes)
         self.stack = tuple((f"stack:{i}", True) for i in pes)
         self.power = tuple((f"pe:{i}", True) for i in pes)
@@ -86,7 +102,7 @@ class StepFootprints:
         self._faults: tuple[int, frozenset[int]] = (-1, frozenset())
 
     def whole_pe(self, pe: int) -> Footprint:
-        return (self.sched[pe], self.stack[pe], self.power[pe])
+        return (self.sched[pe], self.stack[pe], self.power[pe], self.nmi[pe], self.irqs[pe])
 
     def option(self, option: Option) -> Footprint:
         """An option offered now (the step it would take)."""
@@ -98,20 +114,37 @@ class StepFootprints:
             taken = (
                 self.sched_read[i],
                 self.stack[i],
+                self.irqs[i],
                 (irq_resource(arg, i), True),
                 self.pend_read[i],
             )
             return (*taken, SPI) if arg >= 32 else (*taken, SPI_READ)
         if what == "sdei":
-            return (self.stack[i], *self.firmware.delivery(i, arg))
+            return (self.stack[i], self.nmi[i], *self.firmware.delivery(i, arg))
         # A wake-up resumes the suspended context (whose code after CPU_SUSPEND runs in it).
         return (*self.whole_pe(i), *self.firmware.power(i), SPI)
 
-    def run(self, ctx: Context, op: Op) -> Footprint:
+    def run(self, ctx: Context, op: Op, masked: bool | None = None) -> Footprint:
         """`ctx` running `op`: a thread reads its PE's scheduling state (it runs only when the
-        PE lets it), a handler does not (nothing below it runs until it ends)."""
+        PE lets it), a handler does not (nothing below it runs until it ends). Both read the
+        CPU's unnamed local state an SDEI event taken there may change or see, and a thread
+        running with IRQs unmasked (`masked`: PSTATE.I before the step, if not the PE's or
+        the thread's own now) also what an IRQ may."""
         fp = self.op(ctx.pe, op)
-        return (self.sched_read[ctx.pe], *fp) if ctx.kind is Kind.THREAD else fp
+        pe = ctx.pe
+        if ctx.kind is not Kind.THREAD:
+            return (self.nmi_read[pe], *fp)
+        if masked is None:
+            masked = self._masked(ctx)
+        if masked:
+            return (self.sched_read[pe], self.nmi_read[pe], *fp)
+        return (self.sched_read[pe], self.nmi_read[pe], self.irqs_read[pe], *fp)
+
+    def _masked(self, ctx: Context) -> bool:
+        where = self.machine.pes[ctx.pe]
+        if where.current is ctx:
+            return bool(where.pstate & PSTATE_I)
+        return bool(ctx.saved is not None and ctx.saved[1] & PSTATE_I)
 
     def ended(self, ctx: Context) -> Footprint:
         """What a context's last step adds: its end (waited for by `done:N`), and for an IRQ
@@ -147,7 +180,8 @@ class StepFootprints:
             assert isinstance(op, RaiseEvent)
             parts = self.firmware.event(op.pe, op.event)
             if op.event in self.machine.synchronous_events:  # a handler stacked at once
-                parts = (*parts, *self.firmware.delivery(op.pe, op.event), self.stack[op.pe])
+                delivered = self.firmware.delivery(op.pe, op.event)
+                parts = (*parts, *delivered, self.stack[op.pe], self.nmi[op.pe])
             return parts
         if kind is Jump:
             assert isinstance(op, Jump)

@@ -191,6 +191,7 @@ class Machine:
         self._contexts: dict[int, Context] = {}
         self._calls: list[tuple[Code, str, str]] = []
         self._footprints: StepFootprints | None = None
+        self.step_masked = False  # PSTATE.I before the step just run
         self._next_ident = 0
         self.step_count = 0
         self.choices: list[int] = []
@@ -303,7 +304,7 @@ class Machine:
 
     def step_footprint(self, ctx: Context, op: Op) -> Footprint:
         """What `ctx`'s step running `op` touched (call it just after the step)."""
-        fp = self.footprints.run(ctx, op)
+        fp = self.footprints.run(ctx, op, masked=self.step_masked)
         return (*fp, *self.footprints.ended(ctx)) if ctx.done else fp
 
     @property
@@ -570,6 +571,7 @@ class Machine:
         self.running = ctx
         op = ctx.pending
         masked, preempt = pe.pstate & PSTATE_I, ctx.preempt
+        self.step_masked = bool(masked)  # what the step's footprint is taken with
         try:
             result = self._execute(pe, ctx, op)
             if result is GONE:
