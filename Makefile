@@ -30,7 +30,16 @@ demo: $(STAMP)
 test: $(STAMP) tools
 	$(BIN)/pytest -n auto
 
+# SPIN for the side-by-side table: installed when missing and we are root.
 bench: $(STAMP)
+	@if ! command -v spin >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing spin"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spin >/dev/null; \
+	  else \
+	    echo "spin missing (apt-get install spin): the SPIN table says so"; \
+	  fi; \
+	fi
 	$(BIN)/python benchmarks/run.py
 
 lint: $(STAMP)

@@ -51,3 +51,26 @@ def test_run_writes_json(tmp_path: Path) -> None:
     report = json.loads(out.read_text())
     assert report["crashed"] == []
     assert len(report["rows"]) == 4
+
+
+PAN_REPORT = """
+(Spin Version 6.5.2 -- 6 December 2019)
+State-vector 48 byte, depth reached 53, errors: 0
+      258 states, stored
+      142 states, matched
+"""
+
+
+def test_the_spin_table_reads_pan_and_says_when_spin_cannot_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bench_spin
+
+    assert bench_spin.parse_pan(PAN_REPORT) == (258, 0)
+    with pytest.raises(ValueError):
+        bench_spin.parse_pan("pan: out of memory")
+    monkeypatch.setattr(bench_spin, "MODELS", tmp_path)  # no model there
+    rows = bench_spin.rows(range(3, 4))
+    assert "SPIN not run: no SPIN model" in rows[0].detail
+    ours = [r for r in rows if r.name.endswith(": sdei")]
+    assert [r.detail.split(", ")[1] for r in ours] == ["complete", "violation"]

@@ -3,9 +3,13 @@
 v4.16 sets `reregister` before the cross-call. If REGISTER fails on one CPU, a CPU that comes
 online before the caller clears the flag registers the event through its hotplug callback; the
 caller then frees the event, and firmware keeps a registration pointing at freed memory.
+
+`--cpus N` (3 by default) starts CPUs 2..N-1 offline, each brought online by a task of its own.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from sdei.abi import Function
 from sdei.kernel import Counter
@@ -29,13 +33,19 @@ def build(options: Options) -> Machine:
     def register(pe: PE) -> Gen:
         return (yield from linux.driver.register(pe, SOFTWARE_EVENT, counter))
 
+    def online(cpu: int) -> Callable[[PE], Gen]:
+        return lambda pe: linux.hotplug.cpu_up(pe, cpu)
+
     if "fault" not in options.disabled_actions:
         # REGISTER fails on CPU1 during the cross-call (the commit's story); CPU2's hotplug
         # callback only logs its own failures, so it is not a target.
         machine.inject(FirmwareFault(Function.EVENT_REGISTER, -3, event=SOFTWARE_EVENT, pe=1))
     booted.spawn(0, register, "register event 0")
     if "hotplug" not in options.disabled_actions:
-        booted.spawn(1, lambda pe: linux.hotplug.cpu_up(pe, 2), "online CPU2")
+        # One hotplug task per CPU beyond the first two (offline at boot), as the SPIN model's
+        # NHPT: the task for CPU c runs on CPU (c - 1) % 2, so CPU2's runs on CPU1.
+        for cpu in range(2, len(machine.pes)):
+            booted.spawn((cpu - 1) % 2, online(cpu), f"online CPU{cpu}")
     return machine
 
 

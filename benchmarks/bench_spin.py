@@ -1,0 +1,157 @@
+"""SPIN side by side: B7 (private-event register vs CPU hotplug) from 3 CPUs up.
+
+SPIN 6.5.2 checks the hand-written Promela model in `../shared/bench/spin/b7_register.pml`
+(`SDEI_SPIN_MODELS` names another directory), timed from source as a user runs it: `spin -a`,
+`gcc -O2`, `./pan`. `sdei explore register-hotplug --cpus N` runs at the same size in this
+process: N CPUs, CPUs 2..N-1 offline at boot with a hotplug task each (the model's
+`NCPU=N NHPT=N-2`, one register caller, one injected REGISTER failure). The fixed kernel
+(v5.7) is searched completely; the buggy one (v4.16) until the first violation. A series
+stops after the first size that takes longer than `LIMIT` seconds; the ratio rows are sdei's
+time over SPIN's, measured one after the other in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchlib import Row
+from sdei.explore import explore
+
+HERE = Path(__file__).resolve().parent
+MODELS = Path(os.environ.get("SDEI_SPIN_MODELS", HERE.parent.parent / "shared" / "bench" / "spin"))
+MODEL = "b7_register.pml"
+SIZES = range(3, 9)
+LIMIT = 60.0  # seconds: a series stops after the first size that takes longer
+MEMORY_MB = 4096  # pan's memory limit (-DMEMLIM): it stops there instead of swapping
+
+
+@dataclass(frozen=True)
+class SpinRun:
+    seconds: float  # spin -a, gcc and pan together
+    states: int  # states stored
+    errors: int
+    finished: bool  # pan ran to its end (not out of memory)
+
+
+def parse_pan(output: str) -> tuple[int, int]:
+    """(states stored, errors) from pan's report."""
+    states = re.search(r"^\s*([0-9.e+]+) states, stored", output, re.MULTILINE)
+    errors = re.search(r"errors: (\d+)", output)
+    if states is None or errors is None:
+        raise ValueError("pan's report has no state count or error count")
+    return int(float(states.group(1))), int(errors.group(1))
+
+
+def run_spin(cpus: int, buggy: bool, workdir: Path) -> SpinRun:
+    defines = [f"-DNCPU={cpus}", f"-DNHPT={cpus - 2}", "-DNEV=1", "-DNFAULT=1"]
+    if buggy:
+        defines.append("-DBUGGY")
+    shutil.copy(MODELS / MODEL, workdir / MODEL)
+    start = time.perf_counter()
+    subprocess.run(["spin", *defines, "-a", MODEL], cwd=workdir, check=True, capture_output=True)
+    subprocess.run(
+        ["gcc", "-O2", f"-DMEMLIM={MEMORY_MB}", "-o", "pan", "pan.c"],
+        cwd=workdir,
+        check=True,
+        capture_output=True,
+    )
+    pan = subprocess.run(["./pan", "-m100000"], cwd=workdir, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    states, errors = parse_pan(pan.stdout)
+    return SpinRun(seconds, states, errors, "out of memory" not in pan.stdout)
+
+
+def spin_available() -> str:
+    """Why SPIN cannot be run here, or "" when it can."""
+    if shutil.which("spin") is None:
+        return "spin is not installed (apt-get install spin)"
+    if shutil.which("gcc") is None:
+        return "gcc is not installed"
+    if not (MODELS / MODEL).is_file():
+        return f"no SPIN model at {MODELS / MODEL} (set SDEI_SPIN_MODELS)"
+    return ""
+
+
+def _sdei(cpus: int, buggy: bool) -> tuple[float, int, str]:
+    era = "v4.16" if buggy else "v5.7"
+    strategy = "auto" if buggy else "dfs"
+    report = explore(
+        "register-hotplug",
+        era=era,
+        cpus=cpus,
+        strategy=strategy,
+        jobs=1,
+        budget=LIMIT,
+        shrink=False,
+    )
+    return report.elapsed, report.executions, report.verdict
+
+
+def rows(sizes: range = SIZES) -> list[Row]:
+    missing = spin_available()
+    out: list[Row] = []
+    if missing:
+        out.append(Row("spin: B7", "", 0.0, "s", detail=f"SPIN not run: {missing}"))
+    for buggy in (False, True):
+        kind = "buggy v4.16" if buggy else "fixed v5.7"
+        spin_on, sdei_on = not missing, True
+        for cpus in sizes:
+            if not (spin_on or sdei_on):
+                break
+            size = f"{cpus} CPUs, {cpus - 2} hotplug task(s)"
+            spin_time = sdei_time = None
+            if spin_on:
+                with tempfile.TemporaryDirectory() as tmp:
+                    spin = run_spin(cpus, buggy, Path(tmp))
+                spin_time = spin.seconds
+                found = (
+                    f"{spin.errors} error(s)"
+                    if buggy
+                    else ("complete" if spin.finished else "out of memory")
+                )
+                out.append(
+                    Row(
+                        f"spin: B7 {kind}, {size}: SPIN",
+                        "",
+                        spin.seconds,
+                        "s",
+                        detail=f"{spin.states:,} states, {found}, spin -a + gcc + pan",
+                    )
+                )
+                spin_on = spin.seconds <= LIMIT and spin.finished
+            if sdei_on:
+                seconds, executions, verdict = _sdei(cpus, buggy)
+                sdei_time = seconds
+                out.append(
+                    Row(
+                        f"spin: B7 {kind}, {size}: sdei",
+                        "spec",
+                        seconds,
+                        "s",
+                        detail=f"{executions:,} executions, {verdict}, one process",
+                    )
+                )
+                sdei_on = verdict != "incomplete"
+            if spin_time and sdei_time is not None:
+                out.append(
+                    Row(
+                        f"spin: B7 {kind}, {size}: sdei / SPIN",
+                        "",
+                        sdei_time / spin_time,
+                        "x",
+                        detail="time, side by side in one run (a cut search counts its budget)",
+                    )
+                )
+    return out
+
+
+def run(duration: float, runs: int = 1) -> list[Row]:
+    """The `make bench` suite (a few minutes: each series runs until a size exceeds LIMIT)."""
+    return rows()
