@@ -6,13 +6,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sdei.firmware import Platform
 from sdei.kernel import BootConfig, Counter, Linux, invariants
 from sdei.kernel.core import ERRNO_NAMES, Gen
 from sdei.kernel.driver import Callback
-from sdei.machine import PE, Machine, MachineConfig
+from sdei.machine import PE, AssertInterrupt, Machine, MachineConfig
 from sdei.machine.errors import ScenarioCodeError
+from sdei.scenarios.api import Options
 
 SHARED_RAS = 0x4000_0010  # reference platform: shared normal event on SPI 200
 SHARED_RAS_SPI = 200
@@ -56,6 +58,23 @@ def registering(*events: int, callback: Callback | None = None) -> Callable[[Lin
                 )
 
     return setup
+
+
+def boot_for(options: Options, default_cpus: int, **kwargs: Any) -> Booted:
+    """`boot` with what the command line chose (era, patches, profile, `--cpus`, else
+    `default_cpus`); `kwargs` are the scenario's own (`setup`, `online`, `vhe`, ...)."""
+    return boot(
+        era=options.era,
+        patches=options.patches,
+        profile=options.profile,
+        cpus=options.cpus or default_cpus,
+        **kwargs,
+    )
+
+
+def ras_error(pe: PE) -> Gen:
+    """A firmware-first RAS error: the device asserts the SPI bound to the shared RAS event."""
+    yield AssertInterrupt(SHARED_RAS_SPI)
 
 
 def boot(

@@ -13,7 +13,7 @@ from sdei.kernel import Linux
 from sdei.kernel.core import Gen
 from sdei.machine import PE, AssertInterrupt, Machine
 from sdei.scenarios.api import Options, Scenario
-from sdei.scenarios.common import SHARED_RAS, SHARED_RAS_SPI, boot
+from sdei.scenarios.common import SHARED_RAS, SHARED_RAS_SPI, boot_for
 
 
 def build(options: Options) -> Machine:
@@ -29,13 +29,7 @@ def build(options: Options) -> Machine:
         yield from linux.driver.register(pe, SHARED_RAS, fatal_error)
         yield from linux.driver.enable(pe, SHARED_RAS)
 
-    booted = boot(
-        era=options.era,
-        patches=options.patches,
-        profile=options.profile,
-        cpus=options.cpus or 2,
-        setup=setup,
-    )
+    booted = boot_for(options, 2, setup=setup)
 
     def device(pe: PE) -> Gen:
         yield AssertInterrupt(SHARED_RAS_SPI)

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 from sdei.machine import Machine
 from sdei.scenarios.api import Options, Scenario
-from sdei.scenarios.common import SOFTWARE_EVENT, boot, registering
+from sdei.scenarios.common import SOFTWARE_EVENT, boot_for, registering
 
 
 def build(options: Options) -> Machine:
-    booted = boot(
-        era=options.era,
-        patches=options.patches,
-        profile=options.profile,
-        cpus=options.cpus or 2,
-        setup=registering(SOFTWARE_EVENT),
-    )
+    booted = boot_for(options, 2, setup=registering(SOFTWARE_EVENT))
     linux = booted.linux
     booted.spawn(0, lambda pe: linux.hibernate(pe), "hibernate")
     return booted.machine

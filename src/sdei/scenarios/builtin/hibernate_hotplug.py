@@ -19,18 +19,11 @@ from __future__ import annotations
 
 from sdei.machine import Machine
 from sdei.scenarios.api import Options, Scenario
-from sdei.scenarios.common import SOFTWARE_EVENT, boot, registering
+from sdei.scenarios.common import SOFTWARE_EVENT, boot_for, registering
 
 
 def build(options: Options) -> Machine:
-    booted = boot(
-        era=options.era,
-        patches=options.patches,
-        profile=options.profile,
-        cpus=options.cpus or 3,
-        online=(0, 1),
-        setup=registering(SOFTWARE_EVENT),
-    )
+    booted = boot_for(options, 3, online=(0, 1), setup=registering(SOFTWARE_EVENT))
     linux = booted.linux
     booted.spawn(0, lambda pe: linux.hibernate(pe), "hibernate")
     if "hotplug" not in options.disabled_actions:

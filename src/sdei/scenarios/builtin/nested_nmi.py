@@ -16,17 +16,15 @@ from sdei.kernel import noop_callback
 from sdei.kernel.core import Gen
 from sdei.machine import PE, IrqRestore, IrqSave, Local, Machine, RaiseEvent, Smc
 from sdei.scenarios.api import Options, Scenario
-from sdei.scenarios.common import PRIVATE_CRITICAL, SOFTWARE_EVENT, boot, registering
+from sdei.scenarios.common import PRIVATE_CRITICAL, SOFTWARE_EVENT, boot_for, registering
 
 GUEST_TPIDR_EL1 = 0x6_0000_0000
 
 
 def build(options: Options) -> Machine:
-    booted = boot(
-        era=options.era,
-        patches=options.patches,
-        profile=options.profile,
-        cpus=options.cpus or 2,
+    booted = boot_for(
+        options,
+        2,
         client_el=2,
         vhe=True,
         setup=registering(SOFTWARE_EVENT, PRIVATE_CRITICAL, callback=noop_callback),

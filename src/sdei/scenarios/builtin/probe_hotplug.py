@@ -15,18 +15,11 @@ from __future__ import annotations
 from sdei.kernel.core import Gen
 from sdei.machine import PE, Access, Machine, WaitUntil
 from sdei.scenarios.api import Options, Scenario
-from sdei.scenarios.common import boot
+from sdei.scenarios.common import boot_for
 
 
 def build(options: Options) -> Machine:
-    booted = boot(
-        era=options.era,
-        patches=options.patches,
-        profile=options.profile,
-        cpus=options.cpus or 3,
-        online=(0, 1),
-        probe=False,
-    )
+    booted = boot_for(options, 3, online=(0, 1), probe=False)
     linux = booted.linux
     initcalls: list[bool] = []
 

@@ -16,17 +16,11 @@ from sdei.kernel import Counter
 from sdei.kernel.core import Gen
 from sdei.machine import PE, FirmwareFault, Machine
 from sdei.scenarios.api import Options, Scenario
-from sdei.scenarios.common import SOFTWARE_EVENT, boot
+from sdei.scenarios.common import SOFTWARE_EVENT, boot_for
 
 
 def build(options: Options) -> Machine:
-    booted = boot(
-        era=options.era,
-        patches=options.patches,
-        profile=options.profile,
-        cpus=options.cpus or 3,
-        online=(0, 1),
-    )
+    booted = boot_for(options, 3, online=(0, 1))
     linux, machine = booted.linux, booted.machine
     counter = Counter()
 

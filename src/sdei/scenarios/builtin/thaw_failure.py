@@ -14,17 +14,11 @@ from __future__ import annotations
 from sdei.abi import Function
 from sdei.machine import FirmwareFault, Machine
 from sdei.scenarios.api import Options, Scenario
-from sdei.scenarios.common import SHARED_RAS, boot, registering
+from sdei.scenarios.common import SHARED_RAS, boot_for, registering
 
 
 def build(options: Options) -> Machine:
-    booted = boot(
-        era=options.era,
-        patches=options.patches,
-        profile=options.profile,
-        cpus=options.cpus or 2,
-        setup=registering(SHARED_RAS),
-    )
+    booted = boot_for(options, 2, setup=registering(SHARED_RAS))
     linux, machine = booted.linux, booted.machine
     # DENIED: of the errors REGISTER may return (DEN0054C 5.1.2.3), the one a working call on
     # a valid event can meet (firmware still holding the registration the image expects gone).

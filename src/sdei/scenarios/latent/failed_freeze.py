@@ -25,28 +25,18 @@ teardown if freeze still fails (`--patch freeze-recovers`).
 
 from __future__ import annotations
 
-from sdei.kernel.core import Gen
-from sdei.machine import PE, AssertInterrupt, Machine
+from sdei.machine import Machine
 from sdei.scenarios.api import Options, Scenario
-from sdei.scenarios.common import SHARED_RAS, SHARED_RAS_SPI, boot, registering
+from sdei.scenarios.common import SHARED_RAS, boot_for, ras_error, registering
 
 
 def build(options: Options) -> Machine:
-    booted = boot(
-        era=options.era,
-        patches=options.patches,
-        profile=options.profile,
-        cpus=options.cpus or 2,
-        setup=registering(SHARED_RAS),
-    )
+    booted = boot_for(options, 2, setup=registering(SHARED_RAS))
     linux = booted.linux
-
-    def error(pe: PE) -> Gen:
-        yield AssertInterrupt(SHARED_RAS_SPI)
 
     booted.spawn(0, lambda pe: linux.hibernate(pe), "hibernate")
     booted.spawn(1, lambda pe: linux.idle(pe), "idle")
-    booted.spawn(1, error, "RAS error")
+    booted.spawn(1, ras_error, "RAS error")
     return booted.machine
 
 

@@ -21,19 +21,14 @@ from sdei.abi import Function
 from sdei.kernel.core import Gen
 from sdei.machine import PE, FirmwareFault, Machine
 from sdei.scenarios.api import Options, Scenario
-from sdei.scenarios.common import SHARED_RAS, boot
+from sdei.scenarios.common import SHARED_RAS, boot_for
 from sdei.scenarios.latent.eras import WITH_GHES
 
 DENIED = -3
 
 
 def build(options: Options) -> Machine:
-    booted = boot(
-        era=options.era,
-        patches=options.patches,
-        profile=options.profile,
-        cpus=options.cpus or 2,
-    )
+    booted = boot_for(options, 2)
     linux, machine = booted.linux, booted.machine
     machine.inject(FirmwareFault(Function.EVENT_ENABLE, DENIED, event=SHARED_RAS))
 

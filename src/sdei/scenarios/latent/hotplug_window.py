@@ -33,7 +33,7 @@ from __future__ import annotations
 from sdei.kernel.core import Gen
 from sdei.machine import PE, Machine
 from sdei.scenarios.api import Options, Scenario
-from sdei.scenarios.common import SOFTWARE_EVENT, boot, registering
+from sdei.scenarios.common import SOFTWARE_EVENT, boot_for, registering
 from sdei.scenarios.latent.eras import ONLINE_DYN, RELEASES, STARTING
 
 FIX = ("unregister-takes-cpus-read-lock",)
@@ -43,13 +43,8 @@ def _scenario(api: str, direction: str) -> Scenario:
     up = direction == "up"
 
     def build(options: Options) -> Machine:
-        booted = boot(
-            era=options.era,
-            patches=options.patches,
-            profile=options.profile,
-            cpus=options.cpus or 3,
-            online=(0, 1) if up else None,
-            setup=registering(SOFTWARE_EVENT),
+        booted = boot_for(
+            options, 3, online=(0, 1) if up else None, setup=registering(SOFTWARE_EVENT)
         )
         linux = booted.linux
         call = linux.driver.unregister if api == "unregister" else linux.driver.disable

@@ -19,7 +19,7 @@ from sdei.kernel import Counter, Linux
 from sdei.kernel.core import Gen
 from sdei.machine import PE, FirmwareFault, Machine
 from sdei.scenarios.api import Options, Scenario
-from sdei.scenarios.common import SOFTWARE_EVENT, SetupError, boot, registering
+from sdei.scenarios.common import SOFTWARE_EVENT, SetupError, boot_for, registering
 from sdei.scenarios.latent.eras import RELEASES
 
 DENIED = -3
@@ -35,12 +35,8 @@ def _scenario(api: str) -> Scenario:
     enable = api == "enable"
 
     def build(options: Options) -> Machine:
-        booted = boot(
-            era=options.era,
-            patches=options.patches,
-            profile=options.profile,
-            cpus=options.cpus or 3,
-            setup=_register_only if enable else registering(SOFTWARE_EVENT),
+        booted = boot_for(
+            options, 3, setup=_register_only if enable else registering(SOFTWARE_EVENT)
         )
         linux, machine = booted.linux, booted.machine
         function = Function.EVENT_ENABLE if enable else Function.EVENT_DISABLE

@@ -21,9 +21,9 @@ from collections.abc import Callable
 
 from sdei.kernel import Linux
 from sdei.kernel.core import Gen
-from sdei.machine import PE, AssertInterrupt, Machine
+from sdei.machine import PE, Machine
 from sdei.scenarios.api import Options, Scenario
-from sdei.scenarios.common import SHARED_RAS, SHARED_RAS_SPI, SetupError, boot
+from sdei.scenarios.common import SHARED_RAS, SetupError, boot_for, ras_error
 from sdei.scenarios.latent.eras import WITH_GHES
 
 
@@ -39,20 +39,11 @@ def probe_ghes(event: int) -> Callable[[Linux, PE], Gen]:
 
 
 def build(options: Options) -> Machine:
-    booted = boot(
-        era=options.era,
-        patches=options.patches,
-        profile=options.profile,
-        cpus=options.cpus or 2,
-        setup=probe_ghes(SHARED_RAS),
-    )
+    booted = boot_for(options, 2, setup=probe_ghes(SHARED_RAS))
     linux = booted.linux
 
-    def error(pe: PE) -> Gen:
-        yield AssertInterrupt(SHARED_RAS_SPI)  # a firmware-first error: the GHES event
-
     booted.spawn(0, lambda pe: linux.ghes_remove(pe, SHARED_RAS), "ghes_remove")
-    booted.spawn(1, error, "RAS error")
+    booted.spawn(1, ras_error, "RAS error")
     return booted.machine
 
 
