@@ -11,7 +11,7 @@ from sdei.cli import app
 
 from .toys import ABBA, LOST_UPDATE, ORDERED
 
-runner = CliRunner()
+runner = CliRunner(env={"COLUMNS": "200"})  # long paths must not wrap what tests read
 
 
 def test_scenarios_lists_builtins() -> None:

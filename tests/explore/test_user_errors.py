@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from sdei.cli import app
 from sdei.explore import UsageError, explore
 
-runner = CliRunner()
+runner = CliRunner(env={"COLUMNS": "200"})  # long paths must not wrap what tests read
 
 HEADER = """\
 from sdei.firmware import Platform

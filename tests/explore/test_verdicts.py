@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 BUSY = f"{HERE / 'data' / 'busy.py'}::busy"
 FULL = 1680  # executions of a complete serial dfs of BUSY
 
-runner = CliRunner()
+runner = CliRunner(env={"COLUMNS": "200"})  # long paths must not wrap what tests read
 
 
 def _dask_address() -> Iterator[str]:
