@@ -76,7 +76,6 @@ class Driver:
         # Why the driver masked a CPU it means to keep masked (suspend, freeze, reboot,
         # broken) - what the masked-cpu-event oracle holds deliveries against (L6).
         self.masked_for: dict[int, str] = {}
-        self._teardown = ""  # the reason the hotplug teardown in progress masks for
 
     def newest_first(self) -> list[Event]:
         """sdei_list order: list_add() puts an event at the head, so every walker visits the
@@ -425,7 +424,9 @@ class Driver:
             self.masked_for.pop(pe.index, None)
         return err
 
-    def cpuhp_down(self, pe: PE) -> Gen:
+    def cpuhp_down(self, pe: PE, masked_for: str = "") -> Gen:
+        """sdei_cpuhp_down. `masked_for`: the teardown of freeze or reboot, after which the
+        CPU is to stay masked (what the masked-cpu-event oracle holds deliveries against)."""
         if self.era.frozen_flag:
             yield Access("sdei_frozen", write=False)
             if self.frozen:
@@ -440,9 +441,12 @@ class Driver:
                 k.printk(pe.index, f"Failed to unregister event {event.number}: {err}")
         yield from k.spin_unlock(pe, k.list_lock)
         err = yield from self.mask_local(pe)
-        if self._teardown:  # freeze or reboot: every CPU is to stay masked
-            self.masked_for[pe.index] = self._teardown
+        if masked_for:  # in the PE_MASK's step, like the suspend IPI's
+            self.masked_for[pe.index] = masked_for
         return err
+
+    def _teardown_for(self, reason: str) -> Callable[[PE], Gen]:
+        return lambda pe: self.cpuhp_down(pe, reason)
 
     def install_hotplug(self, pe: PE, *, calls: bool = True) -> Gen:
         ident = CPUHP_AP_ARM_SDEI_STARTING if self.era.hotplug_starting else DYN
@@ -484,9 +488,7 @@ class Driver:
         if self.era.frozen_flag:
             return (yield from self._freeze_rfc(pe))
         ident = self.entry_point if self.era.freeze_wrong_state_id else self._hotplug_id()
-        self._teardown = "freeze"
-        yield from self.hotplug.remove_state(pe, ident)
-        self._teardown = ""
+        yield from self.hotplug.remove_state(pe, ident, teardown=self._teardown_for("freeze"))
         yield from k.mutex_lock(pe, k.events_mutex)
         yield from k.spin_lock(pe, k.list_lock)
         err = 0
@@ -588,9 +590,8 @@ class Driver:
     # ------------------------------------------------------------ reboot (§4.5)
 
     def reboot_notify(self, pe: PE) -> Gen:
-        self._teardown = "reboot"
-        yield from self.hotplug.remove_state(pe, self._hotplug_id())
-        self._teardown = ""
+        teardown = self._teardown_for("reboot")
+        yield from self.hotplug.remove_state(pe, self._hotplug_id(), teardown=teardown)
         yield from self.platform_reset(pe)
         return 0
 

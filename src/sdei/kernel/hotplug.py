@@ -129,9 +129,12 @@ class Hotplug:
         yield from k.cpus_read_unlock(pe)
         return ident
 
-    def remove_state(self, pe: PE, ident: int, *, calls: bool = True) -> Gen:
+    def remove_state(
+        self, pe: PE, ident: int, *, calls: bool = True, teardown: Callback | None = None
+    ) -> Gen:
         """cpuhp_remove_state: under the hotplug read lock, BUG on an invalid id, else the
-        teardown on every CPU that has the state, in for_each_present_cpu() order."""
+        teardown on every CPU that has the state, in for_each_present_cpu() order. `teardown`
+        runs there instead of the state's own (the same callback, told why it runs)."""
         k = self.k
         yield from k.cpus_read_lock(pe)
         if not valid_state(ident):
@@ -144,7 +147,7 @@ class Hotplug:
             yield Access("cpu_online_mask", write=False)
             for cpu in sorted(k.online):
                 yield from self._invoke_on(
-                    pe, cpu, state.down, state.starting, f"{state.name} down"
+                    pe, cpu, teardown or state.down, state.starting, f"{state.name} down"
                 )
         self.states.pop(ident, None)
         yield from k.cpus_read_unlock(pe)
