@@ -502,6 +502,7 @@ class Linux:
     @linux_api("panic")
     def panic(self, pe: PE, message: str) -> Gen:
         k = self.k
+        yield Access("panic_cpu", label="panic: claim panic_cpu")  # atomic_cmpxchg(&panic_cpu)
         k.stopped = True
         yield Note(f"Kernel panic: {message}")
         yield from k.local_daif_mask(pe)
@@ -515,6 +516,7 @@ class Linux:
         """__crash_kexec: machine_crash_shutdown stops the others and masks this CPU;
         (v6.6+) sdei_handler_abort completes running handlers; then the crash kernel."""
         k = self.k
+        yield Access("panic_cpu", label="crash: claim panic_cpu")  # one CPU goes on
         if not k.stopped:
             k.stopped = True
             yield Note(f"crash: {message}" if message else "crash")
