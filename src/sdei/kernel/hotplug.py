@@ -19,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sdei.firmware.footprint import irq_resource
 from sdei.kernel.core import EBUSY, ENOSPC, Gen, Kernel, kernel_bug, linux_api
-from sdei.machine import Access, Local, Note, PsciStatus, Spawn, WaitUntil
+from sdei.machine import IPI_SGI, Access, Local, Note, PsciStatus, Spawn, WaitUntil
 from sdei.machine.contexts import Context
 from sdei.machine.psci import Psci
 
@@ -209,7 +210,9 @@ class Hotplug:
         k = self.k
         yield Access("cpu_online_mask", write=True)
         k.online.discard(pe.index)
-        while pe.ipi_queue:  # CPUHP_AP_SMPCFD_DYING: flush_smp_call_function_queue
+        # CPUHP_AP_SMPCFD_DYING: flush_smp_call_function_queue, ordered against any sender
+        yield Access(irq_resource(IPI_SGI, pe.index), label="flush queued cross-calls")
+        while pe.ipi_queue:
             callback = pe.ipi_queue.pop(0)
             yield from callback(pe)
         for state in self._ordered(starting=True, reverse=True):
