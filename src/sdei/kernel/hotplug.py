@@ -62,6 +62,9 @@ class Hotplug:
         self.states: dict[int, State] = {}
         self.disabled = 0  # cpu_hotplug_disabled
         self.maps_lock = kernel.machine.lock(f"{kernel.name}:cpu_add_remove_lock", sleeping=True)
+        # Held by cpuhp_setup_state / cpuhp_remove_state around the callbacks they store and
+        # call (kernel/cpu.c), so two of them never interleave under the shared read lock.
+        self.state_mutex = kernel.machine.lock(f"{kernel.name}:cpuhp_state_mutex", sleeping=True)
 
     # ------------------------------------------------------------ running a callback on a CPU
 
@@ -98,6 +101,9 @@ class Hotplug:
         """cpuhp_setup_state[_nocalls]: returns the state id (dynamic or given) or an errno."""
         k = self.k
         yield from k.cpus_read_lock(pe)
+        if ident != DYN and not valid_state(ident):
+            raise kernel_bug(f"BUG: cpuhp_setup_state: invalid state {ident:#x}")
+        yield from k.mutex_lock(pe, self.state_mutex)
         if ident == DYN:
             free = [
                 i
@@ -105,11 +111,10 @@ class Hotplug:
                 if i not in self.states
             ]
             if not free:
+                yield from k.mutex_unlock(pe, self.state_mutex)
                 yield from k.cpus_read_unlock(pe)
                 return ENOSPC
             ident = free[0]
-        elif not valid_state(ident):
-            raise kernel_bug(f"BUG: cpuhp_setup_state: invalid state {ident:#x}")
         state = State(ident, name, up, down)
         self.states[ident] = state
         if calls and up is not None:
@@ -124,9 +129,11 @@ class Hotplug:
                                 pe, undo, down, state.starting, f"{name} rollback"
                             )
                     del self.states[ident]
+                    yield from k.mutex_unlock(pe, self.state_mutex)
                     yield from k.cpus_read_unlock(pe)
                     return err
                 done.append(cpu)
+        yield from k.mutex_unlock(pe, self.state_mutex)
         yield from k.cpus_read_unlock(pe)
         return ident
 
@@ -143,6 +150,7 @@ class Hotplug:
                 f"BUG: cpuhp_remove_state: invalid state {ident:#x} "
                 f"(valid: {CPUHP_OFFLINE + 1}..{CPUHP_ONLINE - 1})"
             )
+        yield from k.mutex_lock(pe, self.state_mutex)
         state = self.states.get(ident)
         if state is not None and calls and state.down is not None:
             yield Access("cpu_online_mask", write=False)
@@ -151,6 +159,7 @@ class Hotplug:
                     pe, cpu, teardown or state.down, state.starting, f"{state.name} down"
                 )
         self.states.pop(ident, None)
+        yield from k.mutex_unlock(pe, self.state_mutex)
         yield from k.cpus_read_unlock(pe)
         return None
 
