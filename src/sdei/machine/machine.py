@@ -1006,7 +1006,7 @@ class Machine:
         )
         ctx.event = event
         ctx.saved = interrupted
-        self._push(pe, ctx)
+        pe.stack.append(ctx)
         for hook in self._hooks["deliver"]:
             hook(self.step_count, pe.index, entry, ctx)
 
@@ -1059,7 +1059,7 @@ class Machine:
         ctx = self._new_context(
             Kind.EXCEPTION, pe.index, code.symbol, code.code(pe), exit_.pc, code.symbol
         )
-        self._push(pe, ctx)
+        pe.stack.append(ctx)
 
     def _take_irq(self, pe: PE, intid: int) -> None:
         self.gic.acknowledge(intid, pe.index)
@@ -1072,16 +1072,11 @@ class Machine:
             ctx = self._new_context(Kind.IRQ, pe.index, f"irq{intid}", handler(pe, intid))
             ctx.saved = (intid, pe.pc, pe.pstate)
             pe.pstate |= PSTATE_DAIF
-            self._push(pe, ctx)
+            pe.stack.append(ctx)
         for hook in self._hooks["interrupt"]:
             hook(self.step_count, pe.index, intid)
         if handler is None:  # spurious for the OS: acknowledge and end
             self.gic.end_of_interrupt(intid, pe.index)
-
-    def _push(self, pe: PE, ctx: Context) -> None:
-        """Stack a handler (or C&R's exception) on `pe`: nothing below it, and none of the
-        PE's threads, runs until it has ended."""
-        pe.stack.append(ctx)
 
     # ------------------------------------------------------------------ views
 
