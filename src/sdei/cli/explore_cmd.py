@@ -172,6 +172,13 @@ def explore_command(
     reduction: Annotated[
         str, typer.Option("--reduction", help="dfs reduction: dpor, sleep or none.")
     ] = "dpor",
+    states: Annotated[
+        bool,
+        typer.Option(
+            "--states",
+            help="Stateful dfs: fingerprint every state, never search one twice (--jobs 1).",
+        ),
+    ] = False,
     depth: Annotated[int, typer.Option("--pct-depth", help="PCT bug depth.")] = 3,
     cpus: Annotated[
         int | None, typer.Option("--cpus", help="CPUs (default: the scenario's).")
@@ -198,7 +205,7 @@ def explore_command(
     found nothing but did not search every interleaving."""
     console = make_console()
     if jobs is None:
-        jobs = os.cpu_count() or 1
+        jobs = 1 if states else os.cpu_count() or 1
     if budget is None and executions is None and strategy != "dfs":
         budget = 60.0
     ticker = _ProgressBar(console, strategy, executions)
@@ -217,6 +224,7 @@ def explore_command(
                 jobs=jobs,
                 cluster=cluster,
                 reduction=reduction,
+                states=states,
                 depth=depth,
                 bound="scenario" if bound is None else bound,
                 progress=ticker,

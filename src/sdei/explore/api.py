@@ -55,6 +55,7 @@ class Report:
     step_limit_hits: int = 0
     max_steps: int = 0
     pruned: int = 0
+    states: int = 0  # a stateful dfs: distinct states reached
     bound: int | None = None
     reduction: str = ""
     jobs: int = 1
@@ -138,9 +139,10 @@ class Report:
                 f"({self.elapsed:.2f} s); no violation found so far"
             )
         within = f" within preemption bound {self.bound}" if self.bound is not None else ""
+        states = f", {self.states} states" if self.states else ""
         return (
             f"complete{within}: no violation in {runs} ({self.elapsed:.2f} s, "
-            f"reduction {self.reduction})"
+            f"reduction {self.reduction}{states})"
         )
 
     def details(self) -> list[str]:
@@ -150,7 +152,8 @@ class Report:
             f"{self.backend})"
         ]
         if self.pruned:
-            lines.append(f"{self.pruned} executions ended early by sleep sets")
+            why = "sleep sets or a state searched before" if self.states else "sleep sets"
+            lines.append(f"{self.pruned} executions ended early by {why}")
         lines.extend(self.notes)
         return lines
 
@@ -205,6 +208,7 @@ def explore(
     jobs: int = 1,
     cluster: str | None = None,
     reduction: str = "dpor",
+    states: bool = False,
     bound: int | ScenarioBound | None = "scenario",
     depth: int = pct.DEFAULT_DEPTH,
     max_steps: int | None = None,
@@ -222,7 +226,8 @@ def explore(
     scenario's own; None: unbounded). `patches` are driver patches applied on top of the era
     (`sdei scenarios` lists them). `jobs` > 1 uses worker processes, `cluster` a Dask
     scheduler address; with `warm_up` a parallel search first runs a second in this process
-    (most searches end there, without paying for workers).
+    (most searches end there, without paying for workers). `states` makes the dfs stateful:
+    it fingerprints every state it reaches and does not search one twice (one process only).
 
     An error in the scenario's own code (its set-up, an invariant, an operation that is not
     one) raises `UsageError` naming the file and line: it is never reported as a violation.
@@ -230,6 +235,8 @@ def explore(
     _check(strategy, era, profile, jobs, budget, executions)
     if reduction not in dfs.REDUCTIONS:
         raise UsageError(f"unknown reduction {reduction!r} (one of: {', '.join(dfs.REDUCTIONS)})")
+    if states and (strategy != "dfs" or jobs > 1 or cluster):
+        raise UsageError("--states is for --strategy dfs in one process (--jobs 1)")
     try:
         target = Target.make(
             scenario, era=era, profile=profile, cpus=cpus, patches=patches, max_steps=max_steps
@@ -276,8 +283,20 @@ def explore(
                         f"{pool.restarts} worker pool restart(s): lost tasks were run again"
                     )
             else:
-                result = _serial(
-                    strategy, target, limits, seed, reduction, preemption_bound, depth, progress
+                result = (
+                    _serial(
+                        strategy, target, limits, seed, reduction, preemption_bound, depth, progress
+                    )
+                    if not states
+                    else dfs.search(
+                        target,
+                        limits,
+                        seed,
+                        reduction=reduction,
+                        bound=preemption_bound,
+                        progress=progress,
+                        states=True,
+                    )
                 )
     except KeyboardInterrupt:
         if pool is not None:
@@ -297,6 +316,7 @@ def explore(
         report.cut = limits.exhausted()
     report.step_limit_hits = result.step_limit_hits
     report.pruned = result.pruned
+    report.states = result.states
     report.subtrees, report.unfinished, report.lost = (
         result.subtrees,
         result.unfinished,

@@ -29,6 +29,7 @@ class SearchResult:
     found: Execution | None = None
     step_limit_hits: int = 0  # executions cut by the scenario's max_steps
     pruned: int = 0  # executions ended early by sleep sets (counted in `executions`)
+    states: int = 0  # dfs: distinct states reached at choice points (stateful search)
     bound: int | None = None  # the preemption bound in force (dfs)
     reduction: str = ""  # dfs: dpor | sleep | none
     lost: int = 0  # tasks lost with their workers on every retry

@@ -189,6 +189,8 @@ class Counterexample:
 
 
 class _Chosen(Observer):
+    __past__ = ("*",)  # a record of the run
+
     def __init__(self, machine: Machine) -> None:
         self.chosen: list[Any] = []
         machine.observe(self)

@@ -32,6 +32,7 @@ from sdei.explore.base import SearchResult, Ticker
 from sdei.explore.budget import Budget, Progress
 from sdei.explore.dependence import Footprint, Option, dependent, option_footprint
 from sdei.explore.execution import Abort, Execution, ExplorerChooser, StepLog, execute
+from sdei.explore.fingerprint import fingerprint
 from sdei.explore.target import Target
 from sdei.machine import Machine
 from sdei.machine.ops import STABLE_WAIT
@@ -58,9 +59,29 @@ class Node:
     preemptions: int  # before this choice
     continuing: int | None  # the option that is not a preemption
     fixed: bool = False  # part of a prefix handed to this search: never branched
+    visit: Visit | None = None  # the state this node is, when the search keeps states
+    # Every step of this node's subtree so far, by process (for a later visit's races).
+    summary: dict[tuple[Option, ...], set[tuple[str, bool]]] = field(default_factory=dict)
 
     def cost(self, index: int) -> int:
         return int(self.continuing is not None and index != self.continuing)
+
+
+@dataclass
+class Visit:
+    """A state the search has reached (its fingerprint keys `DfsSearch.visited`).
+
+    `sleep` is None until a node of this state has been searched to the end, then the
+    intersection of the sleep sets it was searched under; `summary` what every process did in
+    those searches. A node reaching the state again is pruned when `sleep` is a subset of its
+    own (Godefroid 1996, sleep sets with state caching): all it could do was done. Under DPOR
+    the pruned execution's race analysis takes the summary as its continuation (Yang et al.,
+    "Efficient stateful dynamic partial order reduction", SPIN 2008). A state whose search hit
+    the step limit is never used: its subtree was cut short."""
+
+    sleep: frozenset[Option] | None = None
+    summary: dict[tuple[Option, ...], set[tuple[str, bool]]] = field(default_factory=dict)
+    truncated: bool = False
 
 
 @dataclass
@@ -114,6 +135,7 @@ class DfsSearch:
         bound: int | None = None,
         prefix: Frontier | None = None,
         split_depth: int | None = None,
+        states: bool = False,
     ) -> None:
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}")
@@ -129,6 +151,10 @@ class DfsSearch:
         self.frontier: list[Frontier] = []
         self.stack: list[Node] = []
         self.branch = 0  # the depth whose choice changed for the coming execution
+        # Stateful search: fingerprint -> what was reached there. Off under a preemption bound
+        # (a state reached with fewer preemptions could do more).
+        self.visited: dict[int, Visit] | None = {} if states and bound is None else None
+        self.hit: Visit | None = None  # the visited state that ended the last execution
         if self.prefix.stack is not None:  # resume a subtree where its last slice stopped
             self.stack = copy.deepcopy(self.prefix.stack)
             self.branch = self.prefix.branch
@@ -220,6 +246,9 @@ class DfsSearch:
             ]
         if not awake:
             raise Abort("sleep-blocked")
+        visit = None
+        if self.visited is not None:
+            visit = self._visit(machine, sleep)
         index = continuing if continuing in awake else awake[0]
         backtrack = {index} if self.reduction == "dpor" else set(range(len(opts)))
         return Node(
@@ -233,11 +262,41 @@ class DfsSearch:
             sleep,
             preemptions,
             continuing,
+            visit=visit,
         )
+
+    # -------------------------------------------------------------- states (stateful search)
+
+    def _visit(self, machine: Machine, sleep: dict[Option, Footprint]) -> Visit | None:
+        """Look the state up; end the execution when it has been searched already."""
+        assert self.visited is not None
+        key = fingerprint(machine)
+        visit = self.visited.get(key)
+        if visit is None:
+            visit = self.visited[key] = Visit()
+        elif visit.sleep is not None and not visit.truncated and visit.sleep <= sleep.keys():
+            self.hit = visit
+            raise Abort("visited")
+        return visit
+
+    def _truncated(self) -> None:
+        """The execution hit the step limit: no state on its path was searched to the end."""
+        for node in self.stack:
+            if node.visit is not None:
+                node.visit.truncated = True
+
+    def _finished(self, node: Node) -> None:
+        """`node`'s subtree is searched: its state holds what was found there."""
+        visit = node.visit
+        if visit is not None:
+            asleep = frozenset(node.sleep)
+            visit.sleep = asleep if visit.sleep is None else visit.sleep & asleep
+            for p, fp in node.summary.items():
+                visit.summary.setdefault(p, set()).update(fp)
 
     # -------------------------------------------------------------- race analysis (DPOR)
 
-    def analyse(self, log: StepLog, machine: Machine) -> None:
+    def analyse(self, log: StepLog, machine: Machine, hit: Visit | None = None) -> None:
         """Race analysis after an execution (source-DPOR, Abdulla et al., POPL 2014, with
         Flanagan-Godefroid's treatment of options not taken and of blocked operations).
 
@@ -271,6 +330,12 @@ class DfsSearch:
             offered: tuple[Option, ...] = (p,)
             if found is not None and found.footprints:
                 offered = found.options
+                if j >= start and self.visited is not None:
+                    state.offered[j] = [
+                        (o, ofp, state.clocks.get(o, {}))
+                        for o, ofp in zip(found.options, found.footprints, strict=True)
+                        if o != p
+                    ]
                 for o, ofp in zip(found.options, found.footprints, strict=True):
                     nexts[o] = (ofp, state.touched(ofp) if j >= start else -1)
             if j >= start:
@@ -298,6 +363,11 @@ class DfsSearch:
             for q, (qfp, stamp) in nexts.items():
                 if state.touched(qfp) != stamp:
                     state.races(q, qfp, end)
+        if hit is not None:  # the run stopped at a state searched before: what it did there
+            for roots, resources in hit.summary.items():
+                state.races(roots[0], tuple(resources), end, state.joined(roots))
+        if self.visited is not None:
+            self._summarise(state, start, hit)
         # A handler that never ended kept what it interrupted from running to the end: had
         # that gone first, it might have run on (released what the handler waits for).
         for handler, under in log.blocked.items():
@@ -308,6 +378,33 @@ class DfsSearch:
                 if machine.context(q[2]).done or (taken is not None and taken.fixed):
                     continue
                 state.reverse(taken, anchor, q, state.clocks.get(q, {}), end)
+
+    def _summarise(self, state: _Analysis, start: int, hit: Visit | None) -> None:
+        """Add this execution's new steps to the summaries of the states on its path.
+
+        A step joins a state's summary under its roots there: the processes live at the state
+        (offered there, or run before it) whose next step happens before it. A later visit to
+        the state sees it as those processes' next step (what a race with it reverses: they
+        must move first), with their clocks there, as DPOR treats any process's next step."""
+        nodes = [n for n in self.stack if n.visit is not None]
+        if not nodes:
+            return
+        first = state.first
+        steps, step_clocks = state.steps, state.step_clocks
+        for k in range(start, len(steps)):
+            _, fp, after = steps[k]
+            resources = (*fp, *after) if after else fp
+            _attribute(nodes, first, step_clocks[k], resources)
+        for j, offered in state.offered.items():  # options not taken, and blocked operations
+            if j >= start:
+                for o, ofp, clock in offered:
+                    _attribute(nodes, first, {**clock, o: j + 1}, ofp)
+        if hit is not None:
+            end = len(steps)
+            for roots, done in hit.summary.items():
+                clock = state.joined(roots)
+                clock.update((q, end + 1) for q in roots)
+                _attribute(nodes, first, clock, tuple(done))
 
     # -------------------------------------------------------------- the loop
 
@@ -325,7 +422,9 @@ class DfsSearch:
                     node.current = k
                     self.branch = len(self.stack) - 1
                     return True
-            self.stack.pop()
+            done = self.stack.pop()
+            if self.visited is not None:
+                self._finished(done)
         return False
 
     def run(
@@ -353,9 +452,14 @@ class DfsSearch:
             elif execution.violation is not None:
                 result.found = execution
                 break
-            if self.reduction == "dpor" and execution.status != "pruned":
+            hit, self.hit = self.hit, None
+            if self.reduction == "dpor" and (execution.status != "pruned" or hit is not None):
                 assert chooser.log is not None
-                self.analyse(chooser.log, machine)
+                self.analyse(chooser.log, machine, hit)
+            if self.visited is not None:
+                if execution.status == "step-limit":
+                    self._truncated()
+                result.states = len(self.visited)
             if not self.advance():
                 result.complete = True
                 break
@@ -372,9 +476,11 @@ def search(
     reduction: str = "dpor",
     bound: int | None = None,
     progress: Progress | None = None,
+    states: bool = False,
 ) -> SearchResult:
     """Exhaustive search (the seed only labels the report: dfs draws no random numbers)."""
-    result = DfsSearch(target, reduction=reduction, bound=bound).run(budget, progress)
+    searcher = DfsSearch(target, reduction=reduction, bound=bound, states=states)
+    result = searcher.run(budget, progress)
     result.seed = seed
     return result
 
@@ -420,6 +526,28 @@ def _wakes(step: Option, fp: Footprint, asleep: Option, asleep_fp: Footprint) ->
     return dependent(asleep_fp, fp)
 
 
+def _attribute(
+    nodes: list[Node], first: dict[Option, int], clock: dict[Option, int], fp: Footprint
+) -> None:
+    """Add a step (its clock, its footprint) to the summary of every node it comes after,
+    under its roots there (see `DfsSearch._summarise`)."""
+    latest = max(clock.values(), default=0)
+    for node in reversed(nodes):
+        n = node.step
+        if n >= latest:
+            continue  # the step came before this state
+        options = node.options
+        roots = [q for q, c in clock.items() if c > n and (first.get(q, n) < n or q in options)]
+        if not roots:  # cannot tell: every process with a step since
+            roots = [q for q, c in clock.items() if c > n]
+        key = tuple(sorted(roots))
+        found = node.summary.get(key)
+        if found is None:
+            node.summary[key] = set(fp)
+        else:
+            found.update(fp)
+
+
 def _join(into: dict[Option, int], other: dict[Option, int]) -> None:
     for key, value in other.items():
         if into.get(key, 0) < value:
@@ -443,6 +571,9 @@ class _Analysis:
         self.last_write: dict[str, dict[Option, int]] = {}
         self.reads: dict[str, dict[Option, int]] = {}
         self.accesses: dict[str, list[tuple[int, Option, bool]]] = {}
+        self.first: dict[Option, int] = {}  # process -> the index of its first step
+        # step index -> the options offered there and not taken, with their clocks then
+        self.offered: dict[int, list[tuple[Option, Footprint, dict[Option, int]]]] = {}
 
     def touched(self, fp: Footprint) -> int:
         return sum(len(self.accesses.get(r, ())) for r, _ in fp)
@@ -458,6 +589,7 @@ class _Analysis:
                 if rc is not None:
                     _join(clock, rc)
         clock[p] = j + 1
+        self.first.setdefault(p, j)
         for r, w in fp:
             if w:
                 self.last_write[r] = clock
@@ -475,12 +607,23 @@ class _Analysis:
         self.step_clocks.append(clock)
         return clock
 
-    def races(self, p: Option, fp: Footprint, j: int) -> None:
-        """Reverse every race of process p's next step (footprint `fp`, at state j). A stable
-        wait has none: running it earlier could only find it still waiting."""
+    def joined(self, processes: Sequence[Option]) -> dict[Option, int]:
+        """What every one of `processes` has after it (their clocks joined)."""
+        clock: dict[Option, int] = {}
+        for q in processes:
+            _join(clock, self.clocks.get(q, {}))
+        return clock
+
+    def races(
+        self, p: Option, fp: Footprint, j: int, clock: dict[Option, int] | None = None
+    ) -> None:
+        """Reverse every race of process p's next step (footprint `fp`, at state j; `clock`
+        what it comes after, p's own by default). A stable wait has none: running it earlier
+        could only find it still waiting."""
         if STABLE_WAIT in fp:
             return
-        clock = self.clocks.get(p, {})
+        if clock is None:
+            clock = self.clocks.get(p, {})
         found: set[int] = set()
         blocked = self.blocked
         for r, w in fp:

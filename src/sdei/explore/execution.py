@@ -37,6 +37,8 @@ class StepLog(Observer):
     wake-up), its footprint, and the footprint of what the context will do next, which a race
     analysis must see even while it cannot run (blocked on a lock, or under a handler)."""
 
+    __past__ = ("*",)
+
     def __init__(self, machine: Machine, *, footprints: bool = False) -> None:
         self.machine = machine
         self.keep = footprints

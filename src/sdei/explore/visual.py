@@ -62,6 +62,8 @@ class Instant:
 
 
 class Spans(Observer):
+    __past__ = ("*",)  # a record of the run
+
     def __init__(self, machine: Machine) -> None:
         self.machine = machine
         self.pes = len(machine.pes)

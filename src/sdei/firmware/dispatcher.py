@@ -155,6 +155,8 @@ def _number(ev: _Event) -> int:
 class Dispatcher:
     """One SDEI instance: physical (EL3) or virtual (a hypervisor's, with client EL1)."""
 
+    __past__ = ("shared_generation", "pe_generation")  # cache counters, not state
+
     def __init__(self, platform: Platform, interrupts: InterruptPort | None = None) -> None:
         self.platform = platform
         self._rules = rules_for(platform.profile)

@@ -77,6 +77,8 @@ class ApiCall:
     injected: bool  # an injected firmware fault fired while it ran
     step: int
 
+    __past__ = ("step",)  # when, for the timeline: not state
+
     def __str__(self) -> str:
         shown = ", ".join(hex(a) if isinstance(a, int) and a > 9 else str(a) for a in self.args)
         return f"{self.name}({shown}) = {errno_text(self.result)}"
@@ -122,10 +124,10 @@ def linux_api(name: str, shown: int = 1, *, needs: str = "") -> Callable[[F], F]
 
 
 def _recorded(k: Kernel, name: str, pe: PE, args: tuple[Any, ...], gen: Gen) -> Gen:
-    faults = len(k.machine.injected)
+    faults = k.machine.faults_fired
     result = yield from gen
     call = ApiCall(
-        name, pe.index, args, result, len(k.machine.injected) != faults, k.machine.step_count
+        name, pe.index, args, result, k.machine.faults_fired != faults, k.machine.step_count
     )
     k.api_calls.append(call)
     k.machine.annotate(pe.index, str(call), {"api": name, "result": result})
@@ -198,6 +200,7 @@ class NmiState:
 
 @dataclass
 class Printk:
+    __past__ = ("*",)  # the log: read by people, never by the kernel
     lines: list[tuple[int, str]] = field(default_factory=list)
 
     def __call__(self, cpu: int, text: str) -> None:

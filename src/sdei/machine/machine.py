@@ -164,6 +164,21 @@ class _Stop(Exception):
 class Machine:
     """A board: PEs, a GIC, firmware (EL3 or a hypervisor's virtual SDEI), a code map."""
 
+    # What records the past or caches, not state (`sdei.explore.fingerprint`).
+    __past__ = (
+        "step_count",
+        "choices",
+        "choice_kinds",
+        "chooser",
+        "setup_steps",
+        "injected",
+        "last_injected",
+        "running",
+        "step_masked",
+        "_deliverable_cache",
+        "_footprints",
+    )
+
     def __init__(self, config: MachineConfig) -> None:
         self.config = config
         platform = config.platform
@@ -211,6 +226,7 @@ class Machine:
         )
         self.last_injected = False  # the current firmware_call hook reports an injected fault
         self.injected: list[tuple[int, int, int, int]] = []  # (step, pe, function, status)
+        self.faults_fired = 0  # len(injected), as state
         self.registered_symbols: dict[int, str] = {}  # entry address -> symbol at REGISTER
         self.shared: dict[str, Any] = {}  # state client code shares between CPUs
         if config.builtin_invariants:
@@ -822,6 +838,7 @@ class Machine:
                 if not fault.always:
                     self._fault_budget[n] -= 1
                 self.injected.append((self.step_count, pe, fid, fault.status))
+                self.faults_fired += 1
                 return fault.status
         return None
 

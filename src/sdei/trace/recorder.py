@@ -73,6 +73,8 @@ INJECTED = " [injected fault]"  # how a timeline marks a failure the scenario in
 class Recorder(Observer):
     """Attach with `Recorder(machine)`; read `records` after the run."""
 
+    __past__ = ("*",)  # a record of the run
+
     def __init__(self, machine: Machine) -> None:
         self.machine = machine
         self.records: list[Record] = []

@@ -1,0 +1,165 @@
+"""The stateful dfs (`--states`): fingerprints that tell states apart, and a search that
+never searches a state twice yet reaches every final state the plain search reaches."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Generator
+from typing import Any
+
+from sdei.explore import explore
+from sdei.explore.budget import Budget
+from sdei.explore.dfs import DfsSearch
+from sdei.explore.execution import Execution
+from sdei.explore.fingerprint import Walk, fingerprint
+from sdei.explore.target import Target
+from sdei.machine import Machine
+from sdei.scenarios.api import Options
+from sdei.scenarios.registry import get
+
+from .randprog import build_program, random_program
+
+
+def _machine(name: str = "register-hotplug", era: str = "v5.7") -> Machine:
+    return Target.make(get(name), era=era).build(Options(era=era))
+
+
+def test_equal_states_built_apart_have_equal_fingerprints() -> None:
+    walk = Walk()
+    walk.walk(_machine())
+    assert walk.opaque == 0  # else no state of it could ever match another
+    assert fingerprint(_machine()) == fingerprint(_machine())
+    assert fingerprint(_machine(era="v5.7")) != fingerprint(_machine(era="v4.16"))
+
+
+def test_what_only_records_the_past_is_left_out_and_state_is_not() -> None:
+    machine = _machine()
+    before = fingerprint(machine)
+    machine.step_count += 40  # history: when, not what
+    machine.choices.append(1)
+    assert fingerprint(machine) == before
+    machine.shared["x"] = 1  # state
+    assert fingerprint(machine) != before
+    del machine.shared["x"]
+    machine.firmware.power_off(1)
+    assert fingerprint(machine) != before
+
+
+class _Holder:
+    def __init__(self, gen: Generator[Any, Any, Any]) -> None:
+        self.gen = gen
+
+
+def _loop(items: list[int]) -> Generator[int, None, None]:
+    for item in items:  # noqa: UP028 - the loop's iterator is the point
+        yield item
+
+
+def _branches(flag: bool) -> Generator[int, None, None]:
+    if flag:
+        a = 1  # noqa: F841 - only its being set differs
+    else:
+        b = 1  # noqa: F841
+    yield 0
+
+
+def test_a_generators_evaluation_stack_is_part_of_its_state() -> None:
+    """Same instruction, same locals; only the position of the `for` loop's iterator (on the
+    evaluation stack, not in the locals) differs."""
+    first, second = _loop([7, 7, 7]), _loop([7, 7, 7])
+    next(first)
+    next(second)
+    assert fingerprint(_Holder(first)) == fingerprint(_Holder(second))
+    next(second)
+    assert fingerprint(_Holder(first)) != fingerprint(_Holder(second))
+
+
+def test_which_locals_are_set_is_part_of_a_generators_state() -> None:
+    one, other = _branches(True), _branches(False)
+    next(one)
+    next(other)
+    assert fingerprint(_Holder(one)) != fingerprint(_Holder(other))
+
+
+def test_an_object_it_cannot_see_inside_is_never_matched() -> None:
+    import threading
+
+    assert fingerprint(_Holder(threading.Lock())) != fingerprint(_Holder(threading.Lock()))  # type: ignore[arg-type]
+
+
+def _outcomes(target: Target, reduction: str, states: bool) -> tuple[set[object], int, int]:
+    seen: set[object] = set()
+
+    def visit(machine: Machine, execution: Execution) -> None:
+        if execution.status == "pruned":
+            return
+        if execution.violation is not None:
+            seen.add(execution.violation.invariant)
+        else:
+            firmware = tuple(
+                (machine.firmware.is_masked(pe), machine.firmware.call(pe, 0xC400_0028, 0))
+                for pe in range(len(machine.pes))
+            )
+            seen.add((tuple(sorted(machine.shared.items())), firmware))
+
+    search = DfsSearch(target, reduction=reduction, states=states)
+    result = search.run(Budget(60, 3000), visit=visit)
+    assert result.complete, (reduction, states)
+    return seen, result.executions, result.pruned
+
+
+def test_stateful_search_reaches_the_same_final_states() -> None:
+    """Differential check on random programs: with states kept, every reduction reaches the
+    final states (and violations) of the plain search without reduction, and a state found
+    again ends executions."""
+    checked = 0
+    totals = {"dpor": 0, "dpor+states": 0}
+    for seed in range(60):
+        scenario = build_program(random_program(random.Random(seed)))
+        target = Target(scenario, "", Options(), 500)
+        try:
+            base, _, _ = _outcomes(target, "none", False)
+        except AssertionError:
+            continue  # too big for the unreduced search here
+        checked += 1
+        for reduction in ("none", "sleep", "dpor"):
+            got, executions, _ = _outcomes(target, reduction, True)
+            assert got == base, (seed, reduction, base - got)
+            if reduction == "dpor":
+                totals["dpor+states"] += executions
+        totals["dpor"] += _outcomes(target, "dpor", False)[1]
+    assert checked >= 25
+    assert totals["dpor+states"] < totals["dpor"]
+
+
+def test_stateful_dfs_proves_and_finds_as_the_plain_one_does() -> None:
+    plain = explore("register-hotplug", era="v5.7", strategy="dfs")
+    stateful = explore("register-hotplug", era="v5.7", strategy="dfs", states=True)
+    assert plain.verdict == stateful.verdict == "complete"
+    assert stateful.executions < plain.executions
+    assert stateful.states > 0
+    assert f"{stateful.states} states" in stateful.status()
+    found = explore("register-hotplug", era="v4.16", strategy="dfs", states=True, shrink=False)
+    assert found.found
+    assert found.counterexample is not None
+    assert get("register-hotplug").accepts(found.counterexample.violation.invariant)
+
+
+def test_the_command_line_runs_it_and_refuses_it_where_it_cannot_run() -> None:
+    from typer.testing import CliRunner
+
+    from sdei.cli import app
+
+    runner = CliRunner(env={"COLUMNS": "200"})
+    ok = runner.invoke(
+        app, ["explore", "register-hotplug", "--era", "v5.7", "--strategy", "dfs", "--states"]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "complete: no violation" in ok.output
+    assert "states)" in ok.output
+    bad = runner.invoke(
+        app, ["explore", "register-hotplug", "--strategy", "pct", "--states", "--executions", "5"]
+    )
+    assert bad.exit_code == 2
+    assert "--states is for --strategy dfs" in bad.output
+    assert "Traceback" not in bad.output
