@@ -172,18 +172,24 @@ def builtin_rows(budget: float = 120.0, unreduced_budget: float = 20.0) -> list[
     return rows
 
 
-def latent_rows(budget: float = 120.0) -> list[Row]:
-    """The latent issues in `latest`: seconds to find each with the default strategy and with
-    a plain dfs, side by side in one process (the ratio is dfs over auto), and the complete
-    dfs under the patch each suggests."""
+def latent_rows(budget: float = 120.0, proof_budget: float = 400.0) -> list[Row]:
+    """The latent issues in `latest`: seconds to find each with the default strategy, with
+    the (stateful) dfs and with the stateless one, side by side in one process (the ratio is
+    dfs over auto), and the complete dfs under the patch each suggests."""
     rows: list[Row] = []
     for scenario in builtin():
         if scenario.group != "latent":
             continue
         times: dict[str, float] = {}
-        for strategy in ("auto", "dfs"):
+        for strategy, states in (("auto", True), ("dfs", True), ("dfs --no-states", False)):
             report = explore(
-                scenario.name, era="latest", strategy=strategy, jobs=1, budget=budget, shrink=False
+                scenario.name,
+                era="latest",
+                strategy=strategy.split()[0],
+                states=states,
+                jobs=1,
+                budget=budget,
+                shrink=False,
             )
             times[strategy] = report.elapsed if report.found else budget
             rows.append(
@@ -210,7 +216,7 @@ def latent_rows(budget: float = 120.0) -> list[Row]:
             strategy="dfs",
             jobs=1,
             patches=scenario.fix,
-            budget=budget,
+            budget=proof_budget,
         )
         verdict = "complete" if report.complete else ("VIOLATION" if report.found else "cut")
         rows.append(
@@ -219,7 +225,7 @@ def latent_rows(budget: float = 120.0) -> list[Row]:
                 "spec",
                 report.executions,
                 "executions",
-                detail=f"{verdict} in {report.elapsed:.1f} s",
+                detail=f"{verdict} in {report.elapsed:.1f} s, {report.states} states",
             )
         )
     return rows

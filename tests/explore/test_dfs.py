@@ -28,19 +28,22 @@ from .toys import (
 
 BUDGET_SECONDS, BUDGET_RUNS = 30, 250
 
-# Executions a complete dfs takes, per reduction (none, sleep, dpor).
+# Executions a complete dfs takes, per reduction (none, sleep, dpor): stateless, and with
+# states kept (the default; a state reached again ends the execution).
 COUNTS = {
-    LOCKED_UPDATE: (12, 6, 3),
-    INDEPENDENT: (20, 4, 1),
-    ORDERED: (14, 7, 3),
-    MASKED_LOCK: (49, 10, 5),
+    LOCKED_UPDATE: ((12, 6, 3), (12, 6, 3)),
+    INDEPENDENT: ((20, 4, 1), (16, 4, 1)),
+    ORDERED: ((14, 7, 3), (14, 7, 3)),
+    MASKED_LOCK: ((49, 10, 5), (30, 10, 5)),
 }
 
 
+@pytest.mark.parametrize("states", [False, True])
 @pytest.mark.parametrize("scenario", list(COUNTS))
-def test_complete_with_exact_counts(scenario: str) -> None:
-    for reduction, expected in zip(("none", "sleep", "dpor"), COUNTS[scenario], strict=True):
-        report = explore(scenario, strategy="dfs", reduction=reduction)
+def test_complete_with_exact_counts(scenario: str, states: bool) -> None:
+    counts = COUNTS[scenario][states]
+    for reduction, expected in zip(("none", "sleep", "dpor"), counts, strict=True):
+        report = explore(scenario, strategy="dfs", reduction=reduction, states=states)
         assert report.complete, report.status()
         assert report.executions == expected, (reduction, report.executions)
         assert report.status().startswith(f"complete: no violation in {expected} execution")
@@ -48,7 +51,7 @@ def test_complete_with_exact_counts(scenario: str) -> None:
 
 def test_reduction_strictly_fewer_on_independent_cpus() -> None:
     counts = {
-        r: explore(INDEPENDENT, strategy="dfs", reduction=r, cpus=3).executions
+        r: explore(INDEPENDENT, strategy="dfs", reduction=r, cpus=3, states=False).executions
         for r in ("none", "sleep", "dpor")
     }
     assert counts["dpor"] < counts["sleep"] < counts["none"]
@@ -87,7 +90,7 @@ def _outcomes(target: Target, reduction: str) -> tuple[set[object], int] | None:
             )  # every PE's mask and EVENT_STATUS of event 0
             seen.add((tuple(sorted(machine.shared.items())), firmware))
 
-    result = DfsSearch(target, reduction=reduction).run(
+    result = DfsSearch(target, reduction=reduction, states=False).run(
         Budget(BUDGET_SECONDS, BUDGET_RUNS), visit=visit
     )
     return (seen, result.executions) if result.complete else None

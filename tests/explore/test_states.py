@@ -7,7 +7,9 @@ import random
 from collections.abc import Generator
 from typing import Any
 
-from sdei.explore import explore
+import pytest
+
+from sdei.explore import dfs, explore
 from sdei.explore.budget import Budget
 from sdei.explore.dfs import DfsSearch
 from sdei.explore.execution import Execution
@@ -108,10 +110,12 @@ def _outcomes(target: Target, reduction: str, states: bool) -> tuple[set[object]
     return seen, result.executions, result.pruned
 
 
-def test_stateful_search_reaches_the_same_final_states() -> None:
+def test_stateful_search_reaches_the_same_final_states(monkeypatch: pytest.MonkeyPatch) -> None:
     """Differential check on random programs: with states kept, every reduction reaches the
     final states (and violations) of the plain search without reduction, and a state found
-    again ends executions."""
+    again ends executions. Every state is kept here (SAMPLE 1), to exercise the matching
+    as much as these small programs can."""
+    monkeypatch.setattr(dfs, "SAMPLE", 1)
     checked = 0
     totals = {"dpor": 0, "dpor+states": 0}
     for seed in range(60):
@@ -133,8 +137,8 @@ def test_stateful_search_reaches_the_same_final_states() -> None:
 
 
 def test_stateful_dfs_proves_and_finds_as_the_plain_one_does() -> None:
-    plain = explore("register-hotplug", era="v5.7", strategy="dfs")
-    stateful = explore("register-hotplug", era="v5.7", strategy="dfs", states=True)
+    plain = explore("register-hotplug", era="v5.7", strategy="dfs", states=False)
+    stateful = explore("register-hotplug", era="v5.7", strategy="dfs")
     assert plain.verdict == stateful.verdict == "complete"
     assert stateful.executions < plain.executions
     assert stateful.states > 0
@@ -145,21 +149,32 @@ def test_stateful_dfs_proves_and_finds_as_the_plain_one_does() -> None:
     assert get("register-hotplug").accepts(found.counterexample.violation.invariant)
 
 
-def test_the_command_line_runs_it_and_refuses_it_where_it_cannot_run() -> None:
+def test_the_command_line_keeps_states_by_default_and_can_drop_them() -> None:
     from typer.testing import CliRunner
 
     from sdei.cli import app
 
     runner = CliRunner(env={"COLUMNS": "200"})
-    ok = runner.invoke(
-        app, ["explore", "register-hotplug", "--era", "v5.7", "--strategy", "dfs", "--states"]
-    )
-    assert ok.exit_code == 0, ok.output
-    assert "complete: no violation" in ok.output
-    assert "states)" in ok.output
-    bad = runner.invoke(
-        app, ["explore", "register-hotplug", "--strategy", "pct", "--states", "--executions", "5"]
-    )
-    assert bad.exit_code == 2
-    assert "--states is for --strategy dfs" in bad.output
-    assert "Traceback" not in bad.output
+    base = ["explore", "register-hotplug", "--era", "v5.7", "--strategy", "dfs", "--jobs", "1"]
+    stateful = runner.invoke(app, base)
+    assert stateful.exit_code == 0, stateful.output
+    assert "complete: no violation" in stateful.output
+    assert "states)" in stateful.output
+    assert "sleep sets or a state searched before" in stateful.output
+    plain = runner.invoke(app, [*base, "--no-states"])
+    assert plain.exit_code == 0, plain.output
+    assert "complete: no violation" in plain.output
+    assert "states)" not in plain.output
+
+
+class _Value:
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+def test_values_hash_would_confuse_are_told_apart() -> None:
+    """hash(-1) == hash(-2) and hash(True) == hash(1) == hash(1.0): SDEI's NOT_SUPPORTED and
+    INVALID_PARAMETERS must not be one state."""
+    for one, other in ((-1, -2), (True, 1), (1, 1.0), ("1", 1), ((1, 2), [1, 2])):
+        assert fingerprint(_Value(one)) != fingerprint(_Value(other)), (one, other)
+    assert fingerprint(_Value(-1)) == fingerprint(_Value(-1))

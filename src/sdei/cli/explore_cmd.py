@@ -175,10 +175,10 @@ def explore_command(
     states: Annotated[
         bool,
         typer.Option(
-            "--states",
-            help="Stateful dfs: fingerprint every state, never search one twice (--jobs 1).",
+            "--states/--no-states",
+            help="dfs: fingerprint every state and never search one twice (the default).",
         ),
-    ] = False,
+    ] = True,
     depth: Annotated[int, typer.Option("--pct-depth", help="PCT bug depth.")] = 3,
     cpus: Annotated[
         int | None, typer.Option("--cpus", help="CPUs (default: the scenario's).")
@@ -205,7 +205,7 @@ def explore_command(
     found nothing but did not search every interleaving."""
     console = make_console()
     if jobs is None:
-        jobs = 1 if states else os.cpu_count() or 1
+        jobs = os.cpu_count() or 1
     if budget is None and executions is None and strategy != "dfs":
         budget = 60.0
     ticker = _ProgressBar(console, strategy, executions)

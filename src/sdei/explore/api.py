@@ -208,7 +208,7 @@ def explore(
     jobs: int = 1,
     cluster: str | None = None,
     reduction: str = "dpor",
-    states: bool = False,
+    states: bool = True,
     bound: int | ScenarioBound | None = "scenario",
     depth: int = pct.DEFAULT_DEPTH,
     max_steps: int | None = None,
@@ -226,8 +226,8 @@ def explore(
     scenario's own; None: unbounded). `patches` are driver patches applied on top of the era
     (`sdei scenarios` lists them). `jobs` > 1 uses worker processes, `cluster` a Dask
     scheduler address; with `warm_up` a parallel search first runs a second in this process
-    (most searches end there, without paying for workers). `states` makes the dfs stateful:
-    it fingerprints every state it reaches and does not search one twice (one process only).
+    (most searches end there, without paying for workers). With `states` (the default) the
+    dfs is stateful: it fingerprints every state it reaches and does not search one twice.
 
     An error in the scenario's own code (its set-up, an invariant, an operation that is not
     one) raises `UsageError` naming the file and line: it is never reported as a violation.
@@ -235,8 +235,6 @@ def explore(
     _check(strategy, era, profile, jobs, budget, executions)
     if reduction not in dfs.REDUCTIONS:
         raise UsageError(f"unknown reduction {reduction!r} (one of: {', '.join(dfs.REDUCTIONS)})")
-    if states and (strategy != "dfs" or jobs > 1 or cluster):
-        raise UsageError("--states is for --strategy dfs in one process (--jobs 1)")
     try:
         target = Target.make(
             scenario, era=era, profile=profile, cpus=cpus, patches=patches, max_steps=max_steps
@@ -273,6 +271,7 @@ def explore(
                     depth,
                     progress,
                     pool,
+                    states=states,
                 )
                 report.backend = pool.backend
                 report.jobs = pool.jobs if report.backend != "inline" else 1
@@ -283,20 +282,16 @@ def explore(
                         f"{pool.restarts} worker pool restart(s): lost tasks were run again"
                     )
             else:
-                result = (
-                    _serial(
-                        strategy, target, limits, seed, reduction, preemption_bound, depth, progress
-                    )
-                    if not states
-                    else dfs.search(
-                        target,
-                        limits,
-                        seed,
-                        reduction=reduction,
-                        bound=preemption_bound,
-                        progress=progress,
-                        states=True,
-                    )
+                result = _serial(
+                    strategy,
+                    target,
+                    limits,
+                    seed,
+                    reduction,
+                    preemption_bound,
+                    depth,
+                    progress,
+                    states=states,
                 )
     except KeyboardInterrupt:
         if pool is not None:
@@ -350,16 +345,22 @@ def _serial(
     bound: int | None,
     depth: int,
     progress: Progress | None,
+    *,
+    states: bool = True,
 ) -> SearchResult:
     if strategy == "dfs":
-        return dfs.search(target, budget, seed, reduction=reduction, bound=bound, progress=progress)
+        return dfs.search(
+            target, budget, seed, reduction=reduction, bound=bound, progress=progress, states=states
+        )
     if strategy == "pct":
         return pct.search(target, budget, seed, depth=depth, progress=progress)
     if strategy == "random":
         return random_walk.search(target, budget, seed, progress=progress)
     if strategy == "swarm":
         return swarm.search(target, budget, seed, progress=progress)
-    return auto.search(target, budget, seed, reduction=reduction, bound=bound, progress=progress)
+    return auto.search(
+        target, budget, seed, reduction=reduction, bound=bound, progress=progress, states=states
+    )
 
 
 def _parallel(
@@ -372,11 +373,13 @@ def _parallel(
     depth: int,
     progress: Progress | None,
     pool: Pool,
+    *,
+    states: bool = True,
 ) -> SearchResult:
     if strategy in ("pct", "random", "swarm"):
         return _parallel_random(strategy, target, budget, seed, depth, progress, pool)
     if strategy == "dfs":
-        return _parallel_dfs(target, budget, seed, reduction, bound, progress, pool)
+        return _parallel_dfs(target, budget, seed, reduction, bound, progress, pool, states)
     result = SearchResult("auto", seed)
     for kind, seconds, executions in auto.phases(budget):
         phase = budget.slice(seconds, executions)
@@ -388,7 +391,7 @@ def _parallel(
         if result.found is not None or budget.exhausted() is not None:
             result.cut = None if result.found is not None else budget.exhausted()
             return result
-    systematic = _parallel_dfs(target, budget, seed, reduction, bound, progress, pool)
+    systematic = _parallel_dfs(target, budget, seed, reduction, bound, progress, pool, states)
     result.absorb(systematic)
     result.complete, result.cut = systematic.complete, systematic.cut
     result.bound, result.reduction = systematic.bound, systematic.reduction
@@ -447,11 +450,14 @@ def _parallel_dfs(
     bound: int | None,
     progress: Progress | None,
     pool: Pool,
+    states: bool = True,
 ) -> SearchResult:
     """Split the tree SPLIT_DEPTH choices deep and search the subtrees in slices. Complete
     only when every subtree came back complete: a subtree never finished - cut by a budget
     or an interrupt, or lost with its worker - leaves the search incomplete."""
-    head, frontier = dfs.split(target, budget, SPLIT_DEPTH, reduction=reduction, bound=bound)
+    head, frontier = dfs.split(
+        target, budget, SPLIT_DEPTH, reduction=reduction, bound=bound, states=states
+    )
     result = SearchResult(
         "dfs", seed, bound=bound, reduction=reduction if bound is None else "none"
     )
@@ -468,6 +474,7 @@ def _parallel_dfs(
             ident=item.ident,
             frontier=item,
             reduction=reduction,
+            states=states,
             bound=bound,
         )
         for item in frontier

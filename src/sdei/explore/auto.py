@@ -45,6 +45,7 @@ def search(
     reduction: str = "dpor",
     bound: int | None = None,
     progress: Progress | None = None,
+    states: bool = True,
 ) -> SearchResult:
     result = SearchResult(NAME, seed)
 
@@ -65,7 +66,7 @@ def search(
         result.cut = None
         return result
     systematic = dfs.search(
-        target, budget, seed, reduction=reduction, bound=bound, progress=progress
+        target, budget, seed, reduction=reduction, bound=bound, progress=progress, states=states
     )
     result.absorb(systematic)
     result.complete = systematic.complete

@@ -42,6 +42,7 @@ class SearchResult:
         self.executions += other.executions
         self.step_limit_hits += other.step_limit_hits
         self.pruned += other.pruned
+        self.states += other.states  # summed: workers keep states apart
         self.lost += other.lost
         if self.found is None and other.found is not None:
             self.found = other.found

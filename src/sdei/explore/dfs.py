@@ -135,7 +135,7 @@ class DfsSearch:
         bound: int | None = None,
         prefix: Frontier | None = None,
         split_depth: int | None = None,
-        states: bool = False,
+        states: bool = True,
     ) -> None:
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}")
@@ -153,7 +153,7 @@ class DfsSearch:
         self.branch = 0  # the depth whose choice changed for the coming execution
         # Stateful search: fingerprint -> what was reached there. Off under a preemption bound
         # (a state reached with fewer preemptions could do more).
-        self.visited: dict[int, Visit] | None = {} if states and bound is None else None
+        self.visited: dict[bytes, Visit] | None = {} if states and bound is None else None
         self.hit: Visit | None = None  # the visited state that ended the last execution
         if self.prefix.stack is not None:  # resume a subtree where its last slice stopped
             self.stack = copy.deepcopy(self.prefix.stack)
@@ -268,8 +268,15 @@ class DfsSearch:
     # -------------------------------------------------------------- states (stateful search)
 
     def _visit(self, machine: Machine, sleep: dict[Option, Footprint]) -> Visit | None:
-        """Look the state up; end the execution when it has been searched already."""
+        """Look the state up; end the execution when it has been searched already.
+
+        Only states whose contexts have run a multiple of SAMPLE steps between them are kept:
+        which ones is a function of the state, so two paths to one state agree, and every
+        path meets one every SAMPLE steps (a step adds one). A fingerprint costs far more than
+        the few steps a later match costs."""
         assert self.visited is not None
+        if SAMPLE > 1 and sum(c.steps for c in machine.contexts(finished=True)) % SAMPLE:
+            return None
         key = fingerprint(machine)
         visit = self.visited.get(key)
         if visit is None:
@@ -476,7 +483,7 @@ def search(
     reduction: str = "dpor",
     bound: int | None = None,
     progress: Progress | None = None,
-    states: bool = False,
+    states: bool = True,
 ) -> SearchResult:
     """Exhaustive search (the seed only labels the report: dfs draws no random numbers)."""
     searcher = DfsSearch(target, reduction=reduction, bound=bound, states=states)
@@ -486,11 +493,17 @@ def search(
 
 
 def split(
-    target: Target, budget: Budget, depth: int, *, reduction: str = "dpor", bound: int | None = None
+    target: Target,
+    budget: Budget,
+    depth: int,
+    *,
+    reduction: str = "dpor",
+    bound: int | None = None,
+    states: bool = True,
 ) -> tuple[SearchResult, list[Frontier]]:
     """Enumerate the subtrees at `depth` (executions that end above it are run and checked
     here) for workers to search with `search_subtree`."""
-    searcher = DfsSearch(target, reduction=reduction, bound=bound, split_depth=depth)
+    searcher = DfsSearch(target, reduction=reduction, bound=bound, split_depth=depth, states=states)
     result = searcher.run(budget)
     frontier = searcher.frontier
     result.executions -= len(frontier)  # the cut-off runs only found the subtrees
@@ -508,12 +521,14 @@ def search_subtree(
     *,
     reduction: str = "dpor",
     bound: int | None = None,
+    states: bool = True,
 ) -> SearchResult:
-    searcher = DfsSearch(target, reduction=reduction, bound=bound, prefix=frontier)
+    searcher = DfsSearch(target, reduction=reduction, bound=bound, prefix=frontier, states=states)
     return searcher.run(budget)
 
 
 TAKES = ("irq", "sdei")  # options that stack a handler on their PE
+SAMPLE = 4  # a stateful search keeps one state in about this many (`DfsSearch._visit`)
 
 
 def _wakes(step: Option, fp: Footprint, asleep: Option, asleep_fp: Footprint) -> bool:

@@ -10,10 +10,16 @@ fingerprints run the same from there on.
 What only records the past is left out, named by the class that keeps it: a class attribute
 `__past__` lists such attributes, and `("*",)` makes a whole object a record (an observer
 drawing the timeline). Leaving out something the future reads would merge different states
-and hide what one of them leads to, so only what is provably write-only belongs there.
+and hide what one of them leads to, so only what is provably write-only belongs there. A
+class whose state is large and flat may say what it is with a `__fingerprint__()` method
+returning plain values (the GIC's lines).
 
-An object the walker cannot see inside (a C type it does not know) is fingerprinted by its
-identity, which no other execution shares: the state is never matched, never wrongly merged.
+A class may also list in `__fixed__` attributes set at construction from the scenario's
+options and never changed (configuration, dispatch tables): the same in every state of one
+search, so walking them would only cost time.
+
+An object the walker cannot see inside (a C type it does not know) makes its state unmatched:
+never wrongly merged. The tokens are written out exactly and digested (128-bit BLAKE2b).
 Classes and modules are taken as constant: code keeps its mutable state on instances.
 """
 
@@ -22,12 +28,15 @@ from __future__ import annotations
 import enum
 import functools
 import gc
+import hashlib
 import itertools
 import operator
 import types
 from typing import Any
 
 PAST = "__past__"
+FIXED = "__fixed__"
+OWN = "__fingerprint__"
 EVERYTHING = ("*",)
 
 _ATOMS = frozenset({int, str, bool, type(None), float, bytes, complex})
@@ -73,18 +82,21 @@ _FRAME = types.FrameType
 class Plan:
     """How to walk instances of one class: its slots, and what it leaves out."""
 
-    __slots__ = ("get", "native", "past", "record", "slots")
+    __slots__ = ("get", "native", "own", "past", "record", "slots", "tag")
 
     def __init__(self, cls: type) -> None:
         past: set[str] = set()
         slots: list[str] = []
         for base in reversed(cls.__mro__):
             past.update(base.__dict__.get(PAST, ()))
+            past.update(base.__dict__.get(FIXED, ()))
             declared = base.__dict__.get("__slots__", ())
             for name in (declared,) if isinstance(declared, str) else declared:
                 if name not in ("__dict__", "__weakref__") and name not in slots:
                     slots.append(name)
         self.record = "*" in past
+        self.own = getattr(cls, OWN, None)  # the class says what its state is
+        self.tag = _tag(cls)
         # A built-in (C) class it derives from, whose state lives where no walk can see.
         self.native = next((b for b in cls.__mro__ if b is not object and _native(b)), None)
         self.past = frozenset(past)
@@ -92,6 +104,19 @@ class Plan:
         self.get = operator.attrgetter(*self.slots) if len(self.slots) > 1 else None
 
 
+_tags: dict[object, tuple[str, int]] = {}
+
+
+def _tag(thing: object) -> tuple[str, int]:
+    """A plain stand-in for a class, code object, enum member or module: what the token list
+    holds so that it can be written out exactly (`repr`) and digested."""
+    found = _tags.get(thing)
+    if found is None:
+        found = _tags[thing] = ("~", len(_tags))
+    return found
+
+
+_GENERATOR = _tag(types.GeneratorType)
 _plans: dict[type, Plan] = {}
 _UNSET = "<unset>"  # a slot with no value yet
 _unmatched = itertools.count()
@@ -130,7 +155,7 @@ class Walk:
         memo[key] = len(memo)
         walk = self.walk
         if t is list or t is tuple:
-            out.append((t, len(o)))
+            out.append((_tag(t), len(o)))
             atoms = _ATOMS
             for item in o:
                 if type(item) in atoms:
@@ -138,24 +163,24 @@ class Walk:
                 else:
                     walk(item)
         elif t is dict:
-            out.append((dict, len(o)))
+            out.append((_tag(dict), len(o)))
             for k, v in o.items():
                 walk(k)
                 walk(v)
         elif t is set or t is frozenset:
-            out.append((t, len(o)))
+            out.append((_tag(t), len(o)))
             for item in o:
                 walk(item)
         elif t is types.GeneratorType:
             self._generator(o)
         elif t is types.FunctionType:
-            out.append(o.__code__)
+            out.append(_tag(o.__code__))
             walk(o.__defaults__)
             walk(o.__kwdefaults__)
             for cell in o.__closure__ or ():
                 walk(cell)
         elif t is types.MethodType:
-            out.append(t)
+            out.append(_tag(t))
             walk(o.__func__)
             walk(o.__self__)
         elif t is _CELL:
@@ -164,18 +189,18 @@ class Walk:
             except ValueError:
                 out.append("<empty cell>")
             else:
-                out.append(t)
+                out.append(_tag(t))
                 walk(contents)
         elif t is types.BuiltinMethodType and not isinstance(o.__self__, types.ModuleType):
-            out.append((t, o.__name__))
+            out.append((_tag(t), o.__name__))
             walk(o.__self__)
         elif isinstance(o, _BY_IDENTITY):
-            out.append(o)
+            out.append(_tag(o))
         elif t in _REDUCIBLE:
-            out.append(t)
+            out.append(_tag(t))
             walk(o.__reduce__())
         elif t is functools.partial:
-            out.append(t)
+            out.append(_tag(t))
             walk(o.func)
             walk(o.args)
             walk(o.keywords)
@@ -186,9 +211,9 @@ class Walk:
         out = self.out
         frame = gen.gi_frame
         if frame is None:  # finished
-            out.append((types.GeneratorType, gen.gi_code, None))
+            out.append((_GENERATOR, _tag(gen.gi_code), None))
             return
-        out.append((types.GeneratorType, gen.gi_code, frame.f_lasti))
+        out.append((_GENERATOR, _tag(gen.gi_code), frame.f_lasti))
         locals_ = frame.f_locals  # exact: which locals are set, and to what
         self.walk(locals_)
         # The evaluation stack (and the locals again, met already): iterators of the loops
@@ -200,13 +225,17 @@ class Walk:
     def _instance(self, o: Any, t: type) -> None:
         out = self.out
         plan = _plan(t)
+        tag = plan.tag
         if plan.record:
-            out.append(t)
+            out.append(tag)
+            return
+        if plan.own is not None:  # plain values, hashable: one token
+            out.append((tag, plan.own(o)))
             return
         native = plan.native
         if native is not None:
             if native is tuple:  # a named tuple
-                out.append(t)
+                out.append(tag)
                 self.walk(tuple(o))
                 return
             self.opaque += 1
@@ -218,30 +247,33 @@ class Walk:
             past = plan.past
             if past:
                 d = {k: v for k, v in d.items() if k not in past}
-            out.append((t, tuple(d)))
+            out.append((tag, _tag(tuple(d))))  # the attribute names, as one token
             for v in d.values():
                 walk(v)
         elif plan.get is None:
-            out.append(t)
+            out.append(tag)
         if plan.get is not None:
             try:
                 values = plan.get(o)
             except AttributeError:
                 values = tuple(getattr(o, s, _UNSET) for s in plan.slots)
             if all(type(v) in _ATOMS for v in values):
-                out.append((t, values))  # a record of plain values: one token
+                out.append((tag, values))  # a record of plain values: one token
                 return
-            out.append(t)
+            out.append(tag)
             for v in values:
                 walk(v)
         elif plan.slots:
             walk(getattr(o, plan.slots[0], _UNSET))
 
 
-def fingerprint(root: Any) -> int:
-    """A 64-bit hash of the state reachable from `root` (valid within this process)."""
+def fingerprint(root: Any) -> bytes:
+    """A 128-bit digest of the state reachable from `root` (valid within this process).
+
+    The tokens are plain values only, written out with `repr` (exact: `True` is not `1`,
+    `-1` is not `-2`, as they are to `hash`) and digested with BLAKE2b."""
     w = Walk()
     w.walk(root)
     if w.opaque:
-        return hash((tuple(w.out), next(_unmatched)))  # see the module docstring
-    return hash(tuple(w.out))
+        w.out.append(("unmatched", next(_unmatched)))  # see the module docstring
+    return hashlib.blake2b(repr(w.out).encode(), digest_size=16).digest()

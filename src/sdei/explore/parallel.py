@@ -48,6 +48,7 @@ class Task:
     executions: int | None = None
     frontier: dfs.Frontier | None = None
     reduction: str = "dpor"
+    states: bool = True  # a stateful dfs (each slice keeps its own states)
     bound: int | None = None
     depth: int = pct.DEFAULT_DEPTH
     crash_marker: str | None = None  # testing: die, the first time this file is absent
@@ -78,7 +79,11 @@ def run_task(task: Task, stop: threading.Event | None = None) -> TaskResult:
     if task.kind == "dfs-subtree":
         assert task.frontier is not None
         searcher = dfs.DfsSearch(
-            task.target, reduction=task.reduction, bound=task.bound, prefix=task.frontier
+            task.target,
+            reduction=task.reduction,
+            bound=task.bound,
+            prefix=task.frontier,
+            states=task.states,
         )
         result = searcher.run(budget)
         continuation = searcher.continuation() if result.cut and not result.found else None

@@ -156,6 +156,19 @@ class Dispatcher:
     """One SDEI instance: physical (EL3) or virtual (a hypervisor's, with client EL1)."""
 
     __past__ = ("shared_generation", "pe_generation")  # cache counters, not state
+    __fixed__ = (  # set from the platform at construction (`sdei.explore.fingerprint`)
+        "platform",
+        "_rules",
+        "_pes",
+        "_client_el",
+        "_mpidrs",
+        "_pe_by_mpidr",
+        "_ns_ranges",
+        "_relative_ok",
+        "_version",
+        "_bind_slots",
+        "_calls",
+    )
 
     def __init__(self, platform: Platform, interrupts: InterruptPort | None = None) -> None:
         self.platform = platform

@@ -9,7 +9,8 @@ interrupt at REGISTER and gives it back at UNREGISTER).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
 
 from sdei.abi import SPI_FIRST, is_spi
 
@@ -29,7 +30,20 @@ class Line:
     route: int | None = None  # SPI: MPIDR, or None for any participating PE
 
 
+_LINE = attrgetter(*(f.name for f in fields(Line)))
+_RESET = _LINE(Line())
+
+
+def _changed(lines: list[Line]) -> tuple[tuple[int, object], ...]:
+    return tuple((i, v) for i, v in enumerate(map(_LINE, lines)) if v != _RESET)
+
+
 class Gic:
+    def __fingerprint__(self) -> tuple[object, ...]:
+        """The lines not in their reset state, flat (`sdei.explore.fingerprint`)."""
+        banked = tuple(_changed(lines) for lines in self._banked)
+        return (self.pes, self.spi_count, self.pending_count, banked, _changed(self._spis))
+
     def __init__(self, pes: int, spi_count: int, secure: frozenset[int] = frozenset()) -> None:
         self.pes = pes
         self.spi_count = spi_count

@@ -178,6 +178,8 @@ class Machine:
         "_deliverable_cache",
         "_footprints",
     )
+    # Set at construction, never changed; `_hooks` only lists methods of `observers`.
+    __fixed__ = ("config", "platform", "client_el", "synchronous_events", "_hooks")
 
     def __init__(self, config: MachineConfig) -> None:
         self.config = config
