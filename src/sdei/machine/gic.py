@@ -34,15 +34,15 @@ _LINE = attrgetter(*(f.name for f in fields(Line)))
 _RESET = _LINE(Line())
 
 
-def _changed(lines: list[Line]) -> tuple[tuple[int, object], ...]:
-    return tuple((i, v) for i, v in enumerate(map(_LINE, lines)) if v != _RESET)
-
-
 class Gic:
     def __fingerprint__(self) -> tuple[object, ...]:
         """The lines not in their reset state, flat (`sdei.explore.fingerprint`)."""
-        banked = tuple(_changed(lines) for lines in self._banked)
-        return (self.pes, self.spi_count, self.pending_count, banked, _changed(self._spis))
+        lines = tuple(
+            (key, state)
+            for key in sorted(self._touched)
+            if (state := _LINE(self.line(key[1], key[0]))) != _RESET
+        )
+        return (self.pes, self.spi_count, self.pending_count, lines)
 
     def __init__(self, pes: int, spi_count: int, secure: frozenset[int] = frozenset()) -> None:
         self.pes = pes
@@ -50,13 +50,19 @@ class Gic:
         self._banked = [[Line() for _ in range(SPI_FIRST)] for _ in range(pes)]
         self._spis = [Line() for _ in range(spi_count)]
         self.pending_count = 0  # non-secure pending lines, for a fast "anything to take?"
+        # (pe, intid) of every line pending now (pe -1 for an SPI): what `deliverable` scans
+        self._pending: dict[tuple[int, int], Line] = {}
+        self._touched: set[tuple[int, int]] = set()  # every line ever changed (all others reset)
         for intid in secure:
             for pe in range(pes if intid < SPI_FIRST else 1):
                 self.line(intid, pe).group = 0
 
     def line(self, intid: int, pe: int) -> Line:
+        """The line to change (marked touched) or read."""
         if intid < SPI_FIRST:
+            self._touched.add((pe, intid))
             return self._banked[pe][intid]
+        self._touched.add((-1, intid))
         return self._spis[intid - SPI_FIRST]
 
     def exists(self, intid: int) -> bool:
@@ -72,13 +78,13 @@ class Gic:
 
     def claim(self, intid: int, pe: int, critical: bool) -> None:
         line = self.line(intid, pe)
-        self._set_pending(line, False)
+        self._set_pending(line, False, intid, pe)
         line.group, line.enabled = 0, False
         line.priority = SDEI_CRITICAL_PRIORITY if critical else SDEI_NORMAL_PRIORITY
 
     def give_back(self, intid: int, pe: int) -> None:
         line = self.line(intid, pe)
-        self._set_pending(line, False)
+        self._set_pending(line, False, intid, pe)
         line.group, line.enabled, line.priority, line.route = 1, False, LOWEST_PRIORITY, None
 
     def set_enabled(self, intid: int, pe: int, enabled: bool) -> None:
@@ -90,13 +96,18 @@ class Gic:
 
     # -- the OS side (Group 1)
 
-    def _set_pending(self, line: Line, value: bool) -> None:
+    def _set_pending(self, line: Line, value: bool, intid: int, pe: int) -> None:
         if line.pending != value and line.group == 1:
             self.pending_count += 1 if value else -1
         line.pending = value
+        key = (pe if intid < SPI_FIRST else -1, intid)
+        if value:
+            self._pending[key] = line
+        else:
+            self._pending.pop(key, None)
 
     def assert_line(self, intid: int, pe: int) -> None:
-        self._set_pending(self.line(intid, pe), True)
+        self._set_pending(self.line(intid, pe), True, intid, pe)
 
     def enable(
         self, intid: int, pe: int = 0, *, route: int | None = None, priority: int = 0xA0
@@ -113,23 +124,22 @@ class Gic:
         self.line(intid, pe).enabled = False
 
     def deliverable(self, pe: int, mpidr: int) -> list[int]:
-        """Non-secure interrupts that could be taken on `pe` now (enabled, pending, inactive)."""
+        """Non-secure interrupts that could be taken on `pe` now (enabled, pending, inactive),
+        lowest INTID first. It looks at the pending lines only: its cost does not grow with the
+        number of PEs or SPIs."""
         if not self.pending_count:
             return []
-        found = [
-            i
-            for i, line in enumerate(self._banked[pe])
-            if line.pending and line.enabled and not line.active and line.group == 1
-        ]
-        for i, line in enumerate(self._spis):
+        found = []
+        for (owner, intid), line in self._pending.items():
             if (
-                line.pending
+                (owner == pe or owner == -1)
                 and line.enabled
                 and not line.active
                 and line.group == 1
-                and (line.route is None or line.route == mpidr)
+                and (owner != -1 or line.route is None or line.route == mpidr)
             ):
-                found.append(SPI_FIRST + i)
+                found.append(intid)
+        found.sort()
         return found
 
     def pending_for(self, pe: int, mpidr: int) -> bool:
@@ -138,7 +148,7 @@ class Gic:
 
     def acknowledge(self, intid: int, pe: int) -> None:
         line = self.line(intid, pe)
-        self._set_pending(line, False)
+        self._set_pending(line, False, intid, pe)
         line.active = True
 
     def end_of_interrupt(self, intid: int, pe: int) -> None:
