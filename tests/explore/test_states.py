@@ -178,3 +178,70 @@ def test_values_hash_would_confuse_are_told_apart() -> None:
     for one, other in ((-1, -2), (True, 1), (1, 1.0), ("1", 1), ((1, 2), [1, 2])):
         assert fingerprint(_Value(one)) != fingerprint(_Value(other)), (one, other)
     assert fingerprint(_Value(-1)) == fingerprint(_Value(-1))
+
+
+def _two_copying_loops(options: Options) -> Machine:
+    """Two threads each loop over a copy of one list (held only by the loop's iterator) while
+    a third writes the list: whether a copy was taken before or after the write must stay
+    part of the state (found by an audit: the walk's own temporaries once shared an id())."""
+    from sdei.firmware import Platform
+    from sdei.machine import Access, Invariant, Local, MachineConfig, WaitUntil
+
+    m = Machine(MachineConfig(Platform.reference(4)))
+    box = [1, 2, 3]
+
+    def first(pe: object) -> Generator[Any, Any, None]:
+        yield Local()
+        yield Local()
+        yield Access("box", write=False)
+        total = 0
+        for item in list(box):
+            total += item
+            yield WaitUntil(lambda: "b" in m.shared, reads=("b",))
+        m.shared["a"] = total
+
+    def second(pe: object) -> Generator[Any, Any, None]:
+        yield Local()
+        yield Local()
+        yield Local()
+        yield Access("box", write=False)
+        total = 0
+        for item in list(box):
+            total += item
+            yield WaitUntil(lambda: box[1] == 9, reads=("box",))
+        yield Access("b", write=True)
+        m.shared["b"] = total
+
+    def writer(pe: object) -> Generator[Any, Any, None]:
+        yield Local()
+        yield Access("box", write=True)
+        box[1:] = [9, 9]
+
+    def noise(pe: object) -> Generator[Any, Any, None]:
+        return
+        yield
+
+    m.spawn(3, noise, name="noise")
+    m.spawn(0, first, name="first")
+    m.spawn(1, second, name="second")
+    m.spawn(2, writer, name="writer")
+
+    def check(machine: Machine) -> str | None:
+        both = (machine.shared.get("a"), machine.shared.get("b")) == (19, 19)
+        return "both loops read the box after the write" if both else None
+
+    m.add_invariant(Invariant("both-after-write", check, at_quiescence_only=True))
+    m.end_setup()
+    return m
+
+
+def test_the_walks_own_temporaries_never_pass_for_shared_objects() -> None:
+    from sdei.scenarios.api import Scenario
+
+    scenario = Scenario("two-copying-loops", "id() reuse", _two_copying_loops, max_steps=200)
+    for states in (False, True):
+        target = Target(scenario, "", Options(), 200)
+        result = DfsSearch(target, states=states).run(Budget(60, 5000))
+        assert result.found is not None, states
+        assert result.found.violation is not None
+        assert result.found.violation.invariant == "both-after-write"

@@ -133,10 +133,14 @@ class Walk:
     """One fingerprint: a canonical token list of the object graph, shared objects by the
     order they were first met (so two equal graphs built apart give the same tokens)."""
 
-    __slots__ = ("memo", "opaque", "out")
+    __slots__ = ("hold", "memo", "opaque", "out")
 
     def __init__(self) -> None:
         self.memo: dict[int, int] = {}
+        # Every object met, alive until the walk ends: the walk makes temporaries (an
+        # iterator's `__reduce__()`, a named tuple's fields), and one freed would give its
+        # id() to the next, which would then pass for a reference to it.
+        self.hold: list[Any] = []
         self.out: list[Any] = []
         self.opaque = 0  # objects fingerprinted by identity
 
@@ -153,6 +157,7 @@ class Walk:
             out.append(("@", seen))
             return
         memo[key] = len(memo)
+        self.hold.append(o)
         walk = self.walk
         if t is list or t is tuple:
             out.append((_tag(t), len(o)))
