@@ -19,7 +19,8 @@ options and never changed (configuration, dispatch tables): the same in every st
 search, so walking them would only cost time.
 
 An object the walker cannot see inside (a C type it does not know) makes its state unmatched:
-never wrongly merged. The tokens are written out exactly and digested (128-bit BLAKE2b).
+never wrongly merged. The tokens are written out exactly (`marshal`, which keeps `True`, `1`
+and `1.0` apart) and digested (128-bit BLAKE2b).
 Classes and modules are taken as constant: code keeps its mutable state on instances.
 """
 
@@ -30,6 +31,7 @@ import functools
 import gc
 import hashlib
 import itertools
+import marshal
 import operator
 import types
 from typing import Any
@@ -275,10 +277,15 @@ class Walk:
 def fingerprint(root: Any) -> bytes:
     """A 128-bit digest of the state reachable from `root` (valid within this process).
 
-    The tokens are plain values only, written out with `repr` (exact: `True` is not `1`,
-    `-1` is not `-2`, as they are to `hash`) and digested with BLAKE2b."""
+    The tokens are plain values only, written out exactly with `marshal` (format 2: no
+    back-references, so equal values give equal bytes; `True` is not `1`, `-1` is not `-2`, as
+    they are to `hash`) and digested with BLAKE2b. `repr` writes out what `marshal` cannot."""
     w = Walk()
     w.walk(root)
     if w.opaque:
         w.out.append(("unmatched", next(_unmatched)))  # see the module docstring
-    return hashlib.blake2b(repr(w.out).encode(), digest_size=16).digest()
+    try:
+        data = marshal.dumps(w.out, 2)
+    except ValueError:  # a value marshal does not write (a `__fingerprint__`'s own type)
+        data = repr(w.out).encode()
+    return hashlib.blake2b(data, digest_size=16).digest()
