@@ -9,17 +9,18 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,plot,cluster]'
+	$(BIN)/pip install --quiet -e '.[dev,cluster]'
 	touch $(STAMP)
 
-# dtc and iasl are used by the discovery tests; install them when missing and we are root.
+# dtc and iasl are used by the discovery tests, chromium and chromedriver by the report tests;
+# install them when missing and we are root.
 tools:
-	@if ! command -v dtc >/dev/null || ! command -v iasl >/dev/null; then \
+	@if ! command -v dtc >/dev/null || ! command -v iasl >/dev/null || ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing device-tree-compiler and acpica-tools"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq device-tree-compiler acpica-tools >/dev/null; \
+	    echo "installing device-tree-compiler, acpica-tools, chromium and chromium-driver"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq device-tree-compiler acpica-tools chromium chromium-driver >/dev/null; \
 	  else \
-	    echo "dtc/iasl missing: apt-get install device-tree-compiler acpica-tools"; \
+	    echo "tools missing: apt-get install device-tree-compiler acpica-tools chromium chromium-driver"; \
 	  fi; \
 	fi
 

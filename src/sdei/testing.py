@@ -86,7 +86,7 @@ def explore(request: pytest.FixtureRequest, tmp_path: Path) -> Explore:
                 )
             return report
         if cx is not None:
-            written = save(report, tmp_path / "sdei-out", png=False)
+            written = save(report, tmp_path / "sdei-out")
             text = as_text(report_view(report)) + as_text(counterexample_view(cx))
             text += f"replay: sdei replay {written['replay']}\n"
             pytest.fail(text, pytrace=False)

@@ -80,7 +80,7 @@ def test_replay_file_round_trip(scenario: str, out: Path) -> None:
     report = explore(scenario, strategy="random", seed=3, budget=10)
     cx = report.counterexample
     assert cx is not None
-    written = save(report, out, png=False)
+    written = save(report, out)
     data = json.loads(written["replay"].read_text())
     assert data["format"] == "sdei-replay" and data["version"] == 1
     assert data["scenario"] == scenario and data["era"] == "latest"

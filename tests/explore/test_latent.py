@@ -97,7 +97,7 @@ def test_the_injected_fault_is_marked_in_timeline_replay_and_trace(tmp_path: Pat
     injected = report.counterexample.injected
     assert injected and injected[0]["function"] == "EVENT_ENABLE"
     assert injected[0]["status"] == "DENIED"
-    written = save(report, tmp_path, png=False)
+    written = save(report, tmp_path)
     replay = json.loads(written["replay"].read_text())
     assert replay["injected"] == injected
     trace = read_perfetto(written["perfetto"])

@@ -1,18 +1,14 @@
-"""The Perfetto trace parses back with a track per CPU, nested handler slices and flows; the
-PNG is drawn when matplotlib is installed."""
+"""The Perfetto trace parses back with a track per CPU, nested handler slices and flows."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from sdei.explore import explore, save
 from sdei.explore.visual import read_perfetto
 
-from .toys import ABBA, HANDLER_LOCK
+from .toys import HANDLER_LOCK
 
 
 def _events(trace: Any) -> tuple[dict[int, str], list[Any]]:
@@ -27,7 +23,7 @@ def _events(trace: Any) -> tuple[dict[int, str], list[Any]]:
 
 def test_perfetto_trace_structure(out: Path) -> None:
     report = explore(HANDLER_LOCK, strategy="dfs")
-    written = save(report, out, png=False)
+    written = save(report, out)
     trace = read_perfetto(written["perfetto"])
     tracks, events = _events(trace)
     cpu_tracks = {uuid: name for uuid, name in tracks.items() if name.startswith("CPU")}
@@ -53,10 +49,3 @@ def test_perfetto_trace_structure(out: Path) -> None:
         elif e.track_event.type == te.TYPE_SLICE_END:
             depth[uuid] -= 1
             assert depth[uuid] >= 0
-
-
-def test_png_timeline(out: Path) -> None:
-    if importlib.util.find_spec("matplotlib") is None:
-        pytest.skip("matplotlib is not installed (the optional 'plot' extra)")
-    written = save(explore(ABBA, strategy="dfs"), out)
-    assert written["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -29,11 +29,13 @@ from sdei.explore import (
     replay,
     save,
 )
+from sdei.explore.html_report import write_report
 from sdei.explore.parallel import ClusterError
-from sdei.explore.render import counterexample_view, report_view
+from sdei.explore.render import counterexample_view, report_view, state_view
 from sdei.kernel.eras import PATCHES
 from sdei.scenarios.api import ERAS
 from sdei.scenarios.registry import ScenarioError, builtin
+from sdei.trace.state import StateLog
 
 PROGRESS_AFTER = 1.0  # seconds before a progress bar appears
 
@@ -253,16 +255,35 @@ def explore_command(
 
 def replay_command(
     file: Annotated[Path, typer.Argument(help="A replay file written by `sdei explore`.")],
+    show_state: Annotated[
+        bool,
+        typer.Option(
+            "--show-state",
+            help="Print every step with what it changed in the state (PEs, events, locks, "
+            "the kernel's view), and the whole state after set-up and at the end.",
+        ),
+    ] = False,
 ) -> None:
     """Re-run a replay file step for step: exit 1 with the same violation, or say exactly
-    where the run diverged (exit 2)."""
+    where the run diverged (exit 2). Writes the HTML report beside the file."""
     console = make_console()
     try:
         cx = Counterexample.load(file)
-        outcome = replay(cx)
+        outcome = replay(cx, observers=[StateLog])
     except (ReplayFileError, ScenarioError) as error:
         raise _fail(str(error)) from None
-    console.print(counterexample_view(cx, outcome))
+    log = outcome.observers[0]
+    if show_state:
+        console.print(state_view(cx, outcome, log))
+    else:
+        console.print(counterexample_view(cx, outcome))
+    page = file.with_name(file.name.removesuffix(".json").removesuffix(".replay") + ".html")
+    try:
+        write_report(page, cx, outcome, log)
+    except OSError as error:
+        console.print(Text(f"report not written: {page}: {error.strerror or error}", style="dim"))
+    else:
+        console.print(Text(f"report: {page}", style="dim"))
     if outcome.reproduced:
         console.print(Text.assemble(("reproduced: ", "bold red"), outcome.message))
         raise typer.Exit(1)

@@ -514,27 +514,26 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "scenario"
 
 
-def save(report: Report, out: Path, *, png: bool = True) -> dict[str, Path]:
-    """Write the counterexample's replay file, Perfetto trace and (if matplotlib is there) PNG
-    timeline into `out`; returns what was written."""
+def save(report: Report, out: Path) -> dict[str, Path]:
+    """Write the counterexample's replay file, HTML report and Perfetto trace into `out`;
+    returns what was written."""
     cx = report.counterexample
     if cx is None:
         return {}
     from sdei.explore.counterexample import replay
-    from sdei.explore.visual import Spans, png_timeline, write_perfetto
+    from sdei.explore.html_report import write_report
+    from sdei.explore.visual import Spans, write_perfetto
+    from sdei.trace.state import StateLog
 
     stem = f"{safe_name(cx.scenario)}-{cx.era}"
     written = {"replay": cx.save(out / f"{stem}.replay.json")}
-    outcome = replay(cx, observers=[Spans])
-    spans = outcome.observers[0]
+    outcome = replay(cx, observers=[Spans, StateLog])
+    spans, log = outcome.observers
+    written["report"] = write_report(out / f"{stem}.html", cx, outcome, log)
     title = f"{cx.scenario} ({cx.era}): {cx.violation.invariant}"
     written["perfetto"] = write_perfetto(
         spans, out / f"{stem}.pftrace", title=title, annotations=_annotations(cx)
     )
-    if png:
-        path = png_timeline(spans, out / f"{stem}.png", title=title)
-        if path is not None:
-            written["png"] = path
     return written
 
 

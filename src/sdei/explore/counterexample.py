@@ -35,14 +35,27 @@ WHY = {
     "lock-misuse": "a lock was released by a context that does not hold it",
     "assertion": "an assertion in the scenario's code failed",
     "exception": "the scenario's code raised an exception",
+    # The kernel layer's own oracles (`sdei.kernel.invariants`, `sdei.kernel.entry`).
+    "live-driver-memory": "firmware holds an address of driver memory that was freed: it will "
+    "enter a handler with a dangling argument",
+    "stale-callback-arg": "a client callback's argument (a struct ghes) was freed while its "
+    "event stays registered",
+    "unexpected-api-error": "a driver API call on a valid, idle event returned an error no "
+    "caller expects",
+    "zombie-event": "an event is left in sdei_list that no call can ever remove",
+    "flags-agree": "the driver's view of an event and the firmware's disagree",
+    "online-unmasked": "an online CPU is left masked: its events can never be delivered",
+    "crash-kernel-interrupts": "the crash kernel was left with interrupts it cannot take",
+    "masked-cpu-event": "an event entered a CPU the driver had masked on purpose",
+    "kernel-assertion": "the kernel hit a BUG() or WARN() condition",
+    "vhe-tge": "a VHE host returned from an event with the guest's state and the wrong HCR_EL2.TGE",
+    "sdei-stack": "two events ran on one per-CPU SDEI stack at once",
 }
 
 
 def explain(violation: Violation) -> str:
     """One line: the invariant, what happened, and what it means."""
-    why = WHY.get(
-        violation.invariant, f"the scenario's invariant {violation.invariant!r} does not hold"
-    )
+    why = WHY.get(violation.invariant, f"the invariant {violation.invariant!r} does not hold")
     return f"{violation.invariant}: {violation.message} ({why})"
 
 

@@ -4,13 +4,18 @@ one-line explanation, as rich renderables or plain text."""
 from __future__ import annotations
 
 import io
+import itertools
 
 from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
 from sdei.explore.api import Report
 from sdei.explore.counterexample import Counterexample, ReplayOutcome, replay
+from sdei.scenarios.registry import ScenarioError, resolve
 from sdei.trace import timeline
+from sdei.trace.recorder import Record
+from sdei.trace.state import StateLog, changes
+from sdei.trace.timeline import STYLES
 
 MAX_ROWS = 80  # longer timelines keep their last rows
 
@@ -37,6 +42,15 @@ def counterexample_view(
         style="dim",
     )
     parts: list[RenderableType] = [table, head, why, shape]
+    expected = expected_invariants(cx.scenario)
+    if expected and v.invariant not in expected:
+        parts.insert(
+            3,
+            Text(
+                f"the scenario expects {' or '.join(expected)}; this run broke {v.invariant} first",
+                style="yellow",
+            ),
+        )
     if not outcome.reproduced:
         parts.append(Text(f"replay: {outcome.message}", style="yellow"))
     return Group(*parts)
@@ -64,3 +78,57 @@ def as_text(renderable: RenderableType, width: int = 120) -> str:
     file = console.file
     assert isinstance(file, io.StringIO)
     return file.getvalue()
+
+
+def state_view(cx: Counterexample, outcome: ReplayOutcome, log: StateLog) -> RenderableType:
+    """Step by step: what each PE did, then what changed in the state; the whole state after
+    set-up first and at the end (`sdei replay FILE --show-state`)."""
+    by_step: dict[int, list[Record]] = {}
+    for record in outcome.records:
+        by_step.setdefault(record.step, []).append(record)
+    steps = log.steps()
+    first = steps[0]
+    parts: list[RenderableType] = [
+        Text(
+            f"steps 1-{first}: set-up (boot, registration before the race), not interleaved"
+            if first
+            else "no set-up steps",
+            style="dim",
+        ),
+        _whole_state(f"state after set-up (step {first})", log.states[first]),
+    ]
+    for prev, step in itertools.pairwise(steps):
+        line = Text(f"step {step:>4} ", style="bold")
+        for n, record in enumerate(by_step.get(step, [])):
+            if n:
+                line.append(" · ")
+            line.append(f"PE{record.pe} ", style="dim")
+            line.append(record.text, style=STYLES.get(record.kind, ""))
+        parts.append(line)
+        for change in changes(log.states[prev], log.states[step]):
+            parts.append(Text(f"       {change}", style="yellow" if change.new else "dim"))
+    parts.append(_whole_state(f"state at step {steps[-1]} (the end)", log.states[steps[-1]]))
+    v = cx.violation
+    parts.append(Text(f"✗ {v.invariant} at step {v.step}: {v.message}", style="bold red"))
+    return Group(*parts)
+
+
+def _whole_state(title: str, state: dict[str, dict[str, str]]) -> RenderableType:
+    lines: list[RenderableType] = [Text(title, style="bold underline")]
+    for group, items in state.items():
+        if not items:
+            continue
+        shown = " · ".join(f"{item} {value}" for item, value in items.items())
+        lines.append(Text.assemble((f"  {group}: ", "bold"), shown))
+    return Group(*lines)
+
+
+def expected_invariants(spec: str) -> list[str]:
+    """What the scenario says its bug breaks (none for a user file that cannot be loaded)."""
+    try:
+        scenario = resolve(spec)
+    except ScenarioError:
+        return []
+    if not scenario.expected_invariant:
+        return []
+    return [scenario.expected_invariant, *scenario.also_violates]

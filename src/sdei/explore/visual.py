@@ -1,12 +1,11 @@
-"""Pictures of a run: a Perfetto trace (protobuf TrackEvent) and a PNG timeline.
+"""A run as a Perfetto trace (protobuf TrackEvent); the HTML report is `html_report`.
 
 `Spans` is an observer that turns a run into per-CPU spans: handler runs (SDEI, IRQ) as
 nested slices, each step as a short slice, power changes, masks, notes and faults as
 instants, and EVENT_SIGNAL / shared-event routing as flows from the step that raised an event
 to the handler that took it. The explorer has no physical time: one step is one microsecond.
 
-Both writers import their packages lazily: `perfetto` (a dependency) and `matplotlib` (the
-optional `plot` extra; without it no PNG is written).
+The writer imports `perfetto` lazily: it costs a search that finds nothing no time.
 """
 
 from __future__ import annotations
@@ -344,84 +343,3 @@ COLOURS = {
     "call": "#1c7ed6",
     "step": "#adb5bd",
 }
-
-
-def png_timeline(spans: Spans, path: Path, *, title: str = "") -> Path | None:
-    """A per-CPU Gantt chart (handlers as bars, nested ones thinner); None without
-    matplotlib."""
-    try:
-        matplotlib = importlib.import_module("matplotlib")
-    except ImportError:
-        return None
-    matplotlib.use("Agg")
-    plt = importlib.import_module("matplotlib.pyplot")
-    spans.finish()
-    height = 1.0 + 0.6 * spans.pes
-    figure, axes = plt.subplots(figsize=(11, height))
-    try:
-        label = len(spans.spans) <= 60
-        for span in spans.spans:
-            end = span.end if span.end is not None else spans.end
-            short = span.category in ("step", "call")
-            start = span.start / STEP_NS
-            width = 0.8 if short else max(end - span.start, 6) / STEP_NS
-            thick = 0.8 * (0.75**span.depth) * (0.6 if short else 1.0)
-            axes.broken_barh(
-                [(start, width)],
-                (span.pe - thick / 2, thick),
-                facecolors=COLOURS.get(span.category, "#868e96"),
-                edgecolors="white",
-                linewidth=0.5,
-                alpha=0.9,
-            )
-            if label and short:
-                axes.text(
-                    start + 0.05,
-                    span.pe - thick / 2 - 0.03,
-                    span.name[:28],
-                    fontsize=6,
-                    va="bottom",
-                    ha="left",
-                    clip_on=True,
-                )
-            elif label:
-                axes.text(
-                    start + 0.05,
-                    span.pe,
-                    span.name[:40],
-                    fontsize=7,
-                    va="center",
-                    ha="left",
-                    color="white",
-                    clip_on=True,
-                )
-        marks = {
-            "fault": ("x", "#e03131"),
-            "power": ("|", "#1864ab"),
-            "mask": ("v", "#495057"),
-            "note": ("d", "#2b8a3e"),
-            "complete": ("<", "#862e9c"),
-            "irq": ("o", "#e8a317"),
-        }
-        for instant in spans.instants:
-            marker, colour = marks.get(instant.category, (".", "black"))
-            axes.plot(
-                [instant.at / STEP_NS],
-                [instant.pe],
-                marker=marker,
-                color=colour,
-                markersize=9 if instant.category == "fault" else 6,
-                linestyle="none",
-            )
-        axes.set_yticks(range(spans.pes))
-        axes.set_yticklabels([f"CPU{n}" for n in range(spans.pes)])
-        axes.set_ylim(spans.pes - 0.5, -0.5)
-        axes.set_xlabel("step")
-        axes.set_title(title, fontsize=10)
-        axes.grid(axis="x", alpha=0.3)
-        figure.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=110)
-    finally:
-        plt.close(figure)
-    return path

@@ -831,6 +831,42 @@ class Dispatcher:
 
     # Views for tests, invariants and the CLI.
 
+    def describe_state(self) -> dict[str, str]:
+        """What a person needs to see of the firmware at one step (`sdei.trace.state`): each
+        PE's mask and running events, each event's state where it is not idle-unregistered."""
+        shown: dict[str, str] = {}
+        for pe in range(self._pes):
+            words = ["masked" if self._masked[pe] else "unmasked"]
+            if not self._online[pe]:
+                words.append("off")
+            running = self.running(pe)
+            if running:
+                words.append("running " + " > ".join(f"{e:#x}" for e in running))
+            shown[f"PE{pe}"] = ", ".join(words)
+        for ev in self._event_list:
+            for i in range(len(ev.state)):
+                state = ev.state[i]
+                if not state and not ev.pending[i]:
+                    continue
+                words = [
+                    name
+                    for bit, name in ((_REGISTERED, "registered"), (_ENABLED, "enabled"))
+                    if state & bit
+                ]
+                if state & _RUNNING:
+                    words.append(
+                        "running" + (f" on PE{ev.runner}" if ev.runner is not None else "")
+                    )
+                if ev.pending[i]:
+                    words.append("pending")
+                if not ev.private and state & _REGISTERED:
+                    words.append(
+                        f"route PE {ev.affinity[0]:#x}" if ev.flags[0] & 1 else "route any"
+                    )
+                where = f" @PE{i}" if ev.private else ""
+                shown[f"event {ev.number:#x}{where}"] = ", ".join(words) or "unregistered"
+        return shown
+
     def event_numbers(self) -> tuple[int, ...]:
         return tuple(ev.number for ev in self._event_list)
 

@@ -125,13 +125,30 @@ def linux_api(name: str, shown: int = 1, *, needs: str = "") -> Callable[[F], F]
 
 def _recorded(k: Kernel, name: str, pe: PE, args: tuple[Any, ...], gen: Gen) -> Gen:
     faults = k.machine.faults_fired
-    result = yield from gen
+    shown = ", ".join(hex(a) if isinstance(a, int) and a > 9 else str(a) for a in args)
+    label = (pe.index, f"{name}({shown})")
+    k.in_flight.append(label)
+    try:
+        result = yield from gen
+    finally:
+        k.in_flight.remove(label)
     call = ApiCall(
         name, pe.index, args, result, k.machine.faults_fired != faults, k.machine.step_count
     )
     k.api_calls.append(call)
     k.machine.annotate(pe.index, str(call), {"api": name, "result": result})
     return result
+
+
+def cpu_list(cpus: set[int] | frozenset[int]) -> str:
+    """A CPU set as the kernel prints one (`%*pbl`): "0-2,5", or "none"."""
+    runs: list[list[int]] = []
+    for cpu in sorted(cpus):
+        if runs and cpu == runs[-1][-1] + 1:
+            runs[-1][1:] = [cpu]
+        else:
+            runs.append([cpu])
+    return ",".join("-".join(map(str, run)) for run in runs) or "none"
 
 
 def kernel_bug(message: str) -> ClientFault:
@@ -210,6 +227,10 @@ class Printk:
 class Kernel:
     """One kernel image's OS state on a machine (a kexec or restore brings another)."""
 
+    # The API calls under way: which follows from where each thread is, so it is no state of
+    # its own (`sdei.explore.fingerprint`); the step-by-step state view shows it.
+    __past__ = ("in_flight",)
+
     def __init__(
         self,
         machine: Machine,
@@ -243,6 +264,7 @@ class Kernel:
         self.live = True  # this image's memory exists (false once replaced or overwritten)
         self.stats: dict[str, Any] = {"handled": []}
         self.api_calls: list[ApiCall] = []  # every linux_api call that returned, in order
+        self.in_flight: list[tuple[int, str]] = []  # (cpu, "cpu_down(1)"), outermost first
         self.notes_waiting: set[int] = set()  # CPUs a stop IPI still waits for
         self.psci_conduit = "smc"
         # Booted at EL2 (a VHE host always is); a non-VHE kernel booted there refuses SDEI (§3.4).

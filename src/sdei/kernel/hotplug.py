@@ -57,8 +57,13 @@ def valid_state(ident: int) -> bool:
 
 
 class Hotplug:
+    # What each CPU's hotplug is doing ("going down: stop_machine"): follows from where the
+    # threads are, so it is no state of its own; the step-by-step state view shows it.
+    __past__ = ("stage",)
+
     def __init__(self, kernel: Kernel) -> None:
         self.k = kernel
+        self.stage: dict[int, str] = {}
         self.states: dict[int, State] = {}
         self.disabled = 0  # cpu_hotplug_disabled
         self.maps_lock = kernel.machine.lock(f"{kernel.name}:cpu_add_remove_lock", sleeping=True)
@@ -196,18 +201,23 @@ class Hotplug:
             yield from k.cpus_write_unlock(pe)
             return 0
         mpidr = k.machine.pes[cpu].mpidr
+        self.stage[cpu] = "coming up: CPU_ON"
         result = yield from k.psci(pe, Psci.CPU_ON, mpidr, k.symbol("secondary_entry"), cpu)
         if result != PsciStatus.SUCCESS:
+            del self.stage[cpu]
             yield from k.cpus_write_unlock(pe)
             return result
+        self.stage[cpu] = "coming up: STARTING callbacks"
         yield WaitUntil(
             lambda: cpu in k.online, ("cpu_online_mask",), f"CPU{cpu} online", stable=True
         )
+        self.stage[cpu] = "coming up: ONLINE callbacks"
         for state in self._ordered(starting=False):
             if state.up is not None:
                 err = yield from self._invoke_on(pe, cpu, state.up, False, f"{state.name} up")
                 if err:
                     k.printk(cpu, f"cpuhp {state.name} up failed: {err}")
+        del self.stage[cpu]
         yield from k.cpus_write_unlock(pe)
         return 0
 
@@ -290,12 +300,15 @@ class Hotplug:
         if cpu not in k.online or cpu == pe.index:
             yield from k.cpus_write_unlock(pe)
             return 0
+        self.stage[cpu] = "going down: ONLINE teardown"
         for state in self._ordered(starting=False, reverse=True):
             if state.down is not None:
                 err = yield from self._invoke_on(pe, cpu, state.down, False, f"{state.name} down")
                 if err:
                     k.printk(cpu, f"cpuhp {state.name} down failed: {err}")
+        self.stage[cpu] = "going down: stop_machine"
         yield from self.stop_machine(pe, cpu, self._take_cpu_down)
+        del self.stage[cpu]
         yield from k.cpus_write_unlock(pe)
         return 0
 

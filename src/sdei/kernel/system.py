@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sdei.abi import Function
-from sdei.kernel.core import EINPROGRESS, EINVAL, Gen, HeapRef, Kernel, linux_api
+from sdei.kernel.core import EINPROGRESS, EINVAL, Gen, HeapRef, Kernel, cpu_list, linux_api
 from sdei.kernel.driver import Callback, Driver
 from sdei.kernel.entry import irq_vector, sdei_entry, unexpected_vector
 from sdei.kernel.eras import era
@@ -117,6 +117,36 @@ class Linux:
         ):
             image.add(name, vectors + offset, lambda pe: irq_vector(self.k, pe))
         return image
+
+    def describe_state(self) -> dict[str, str]:
+        """What a person needs to see of this kernel at one step (`sdei.trace.state`): the
+        online mask, hotplug under way, the driver's view of each event, the CPUs it masked,
+        the API calls in flight, the heap objects handed to firmware."""
+        k, driver = self.k, self.driver
+        shown = {
+            "cpu_online_mask": cpu_list(k.online),
+            "driver": "broken"
+            if driver.probed and driver.conduit is None
+            else ("probed" if driver.probed else "not probed"),
+        }
+        if driver.frozen:
+            shown["driver"] += ", frozen"
+        for cpu, stage in sorted(self.hotplug.stage.items()):
+            shown[f"CPU{cpu} hotplug"] = stage
+        for cpu, why in sorted(driver.masked_for.items()):
+            shown[f"CPU{cpu} masked by driver"] = why
+        for number, event in sorted(driver.events.items()):
+            flags = [name for name in ("reregister", "reenable") if getattr(event, name)]
+            kind = "shared" if event.shared else "private"
+            shown[f"sdei_list {number:#x}"] = ", ".join([kind, *flags])
+        calls: dict[int, list[str]] = {}
+        for cpu, call in k.in_flight:
+            calls.setdefault(cpu, []).append(call)
+        for cpu, nested in sorted(calls.items()):
+            shown[f"CPU{cpu} in call"] = " > ".join(nested)
+        for address, block in sorted(k.heap.blocks.items()):
+            shown[f"heap {address:#x} {block.what}"] = "live" if block.live else "freed"
+        return shown
 
     def symbol(self, name: str) -> int:
         return self.config.base + SYMBOLS[name]

@@ -352,6 +352,7 @@ class Machine:
             chooser = RandomChooser(seed)
         self.chooser = chooser or DefaultChooser()
         limit = self.step_count + max_steps
+        stepped = self._hooks["stepped"]
         try:
             while self.step_count < limit:
                 if self.halted is not None:
@@ -367,6 +368,9 @@ class Machine:
                 option = options[index]
                 self.step_count += 1
                 self._perform(option)
+                if stepped:
+                    for hook in stepped:
+                        hook(self.step_count)
                 if self.invariants:
                     self._check_invariants(quiescent=False)
             return self._result("step-limit")

@@ -37,6 +37,9 @@ class Observer:
 
     def choice(self, step: int, kind: str, options: tuple[Any, ...], index: int) -> None: ...
 
+    def stepped(self, step: int) -> None:
+        """After step `step` has been performed (and before invariants are checked)."""
+
 
 HOOKS = (
     "step",
@@ -49,4 +52,5 @@ HOOKS = (
     "note",
     "fault",
     "choice",
+    "stepped",
 )

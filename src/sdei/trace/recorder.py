@@ -139,6 +139,7 @@ class Recorder(Observer):
         kind = type(op)
         if kind is Smc or kind is Hvc or kind is Note:
             return
+        data = None
         if kind is Local:
             assert isinstance(op, Local)
             if not op.label or op.label == "start":
@@ -156,6 +157,7 @@ class Recorder(Observer):
         elif kind is SendIpi:
             assert isinstance(op, SendIpi)
             text = f"IPI → PE{op.target}" + (f" {op.label}" if op.label else "")
+            data = {"to": op.target}
         elif kind is Access:
             assert isinstance(op, Access)
             text = op.label or f"{'write' if op.write else 'read'} {op.name}"
@@ -170,6 +172,6 @@ class Recorder(Observer):
             "lock" if kind in (Acquire, Release) else "step",
             text,
             context.name,
-            None,
+            data,
             depth,
         )
