@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from sdei.cli import app
@@ -59,9 +60,6 @@ def test_explore_incomplete_exits_zero_and_says_so() -> None:
 def test_bad_input_exits_two_with_one_line(tmp_path: Path) -> None:
     cases = [
         ["explore", "no-such-scenario"],
-        ["explore", LOST_UPDATE, "--era", "v1.0"],
-        ["explore", LOST_UPDATE, "--strategy", "bfs"],
-        ["explore", LOST_UPDATE, "--profile", "uefi"],
         ["explore", str(tmp_path / "missing.py") + "::x"],
         ["replay", str(tmp_path / "missing.json")],
     ]
@@ -109,3 +107,57 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
     assert process.returncode == 0, output
     assert "incomplete: interrupted" in output
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--era", "v1.0"], "--era"),
+        (["--strategy", "bfs"], "--strategy"),
+        (["--profile", "uefi"], "--profile"),
+        (["--reduction", "full"], "--reduction"),
+        (["--patch", "no-such-patch"], "--patch"),
+        (["--cpus", "0"], "--cpus"),
+        (["--pct-depth", "0"], "--pct-depth"),
+        (["--preemption-bound", "-1"], "--preemption-bound"),
+        (["--jobs", "0"], "--jobs"),
+        (["--executions", "0"], "--executions"),
+    ],
+)
+def test_bad_options_name_the_option(args: list[str], option: str) -> None:
+    result = runner.invoke(app, ["explore", LOST_UPDATE, *args])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_choices_are_listed_in_help() -> None:
+    result = runner.invoke(app, ["explore", "--help"])
+    assert "[v4-rfc|v4.16|v5.7|v5.8|v6.4|v6.6|v6.12|latest]" in result.output
+    assert "[auto|dfs|pct|random|swarm]" in result.output
+    assert "[dpor|sleep|none]" in result.output and "[spec|tfa]" in result.output
+
+
+def test_an_unwritable_out_is_refused_before_the_search(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = runner.invoke(app, ["explore", LOST_UPDATE, "--out", str(blocker / "sub")])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: --out {blocker / 'sub'}: cannot write there")
+    assert "executions" not in result.output  # no search ran
+
+
+def test_earlier_files_are_replaced_with_a_word(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["explore", ABBA, "--strategy", "dfs", "--jobs", "1", "--out", str(out)]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 1 and "replaced an earlier file" not in first.output
+    second = runner.invoke(app, args)
+    assert second.exit_code == 1
+    assert second.output.count("(replaced an earlier file)") == 3
+
+
+def test_nothing_found_leaves_no_out_directory(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["explore", ORDERED, "--strategy", "dfs", "--out", str(out)])
+    assert result.exit_code == 0 and not out.exists()

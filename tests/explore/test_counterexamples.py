@@ -132,7 +132,7 @@ def test_tampered_replay_reports_where_it_diverged(tmp_path: Path) -> None:
         ("{not json", "not JSON"),
         ('{"format": "other"}', "not an sdei-replay file"),
         ('{"format": "sdei-replay", "version": 9}', "unsupported replay version"),
-        ('{"format": "sdei-replay", "version": 1}', "malformed replay file"),
+        ('{"format": "sdei-replay", "version": 1}', "scenario: missing"),
     ],
 )
 def test_bad_replay_files(tmp_path: Path, text: str, message: str) -> None:

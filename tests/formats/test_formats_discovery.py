@@ -46,6 +46,7 @@ def test_acpi_example(acpi_dir: Path) -> None:
             GhesSource(0, 11, 0x4000_0010, 1, 0xFFFF_0000),
             GhesSource(1, 11, 0x4000_0011, 2, 0xFFFF_0008),
         ),
+        tables=("APIC", "FACP", "HEST", "SDEI"),
     )
 
 

@@ -10,8 +10,8 @@ import typer
 from rich.table import Table
 
 from sdei.abi import Function, decode_version
-from sdei.cli.render import make_console
-from sdei.formats import Discovery, FormatError, discover_acpi, discover_dtb
+from sdei.cli.render import choice, make_console
+from sdei.formats import Discovery, FormatError, check_bootable, discover_acpi, discover_dtb
 from sdei.kernel import ERA_NAMES
 from sdei.scenarios.board import boot_board
 
@@ -37,11 +37,19 @@ def discovery_table(d: Discovery) -> Table:
 
 
 def boot(
-    dtb: Annotated[Path | None, typer.Argument(help="A device-tree blob (.dtb).")] = None,
-    acpi: Annotated[Path | None, typer.Option("--acpi", help="A directory of ACPI tables.")] = None,
-    era: Annotated[
-        str, typer.Option("--era", help=f"Driver era: {', '.join(ERA_NAMES)}.")
-    ] = "latest",
+    dtb: Annotated[
+        Path | None,
+        typer.Argument(help="A device-tree blob (.dtb), or its source (.dts, compiled with dtc)."),
+    ] = None,
+    acpi: Annotated[
+        Path | None,
+        typer.Option(
+            "--acpi",
+            help="A directory of ACPI tables (*.aml, *.dat, or copied from "
+            "/sys/firmware/acpi/tables), or a file of acpidump's output.",
+        ),
+    ] = None,
+    era: Annotated[str, choice("--era", values=ERA_NAMES, help="Driver era.")] = "latest",
 ) -> None:
     """Boot a machine from a DTB or ACPI tables and show what the SDEI driver did."""
     console = make_console()
@@ -53,11 +61,16 @@ def boot(
         raise typer.Exit(2)
     try:
         discovery = discover_dtb(dtb) if dtb is not None else discover_acpi(acpi)  # type: ignore[arg-type]
+        check_bootable(discovery)
     except FormatError as error:
         console.print(f"[red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
     console.print(discovery_table(discovery))
-    board = boot_board(discovery, era=era)
+    try:
+        board = boot_board(discovery, era=era)
+    except FormatError as error:
+        console.print(f"[red]error:[/] {error}", soft_wrap=True)
+        raise typer.Exit(2) from None
     machine, linux = board.machine, board.linux
     driver = linux.driver
     console.print(f"[bold]Driver ({era})[/]")

@@ -9,6 +9,7 @@ traceback).
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Annotated
@@ -19,8 +20,9 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 from rich.text import Text
 
-from sdei.cli.render import make_console
+from sdei.cli.render import choice, make_console
 from sdei.explore import (
+    PROFILES,
     STRATEGIES,
     Counterexample,
     ReplayFileError,
@@ -29,6 +31,8 @@ from sdei.explore import (
     replay,
     save,
 )
+from sdei.explore.api import output_paths
+from sdei.explore.dfs import REDUCTIONS
 from sdei.explore.html_report import write_report
 from sdei.explore.parallel import ClusterError
 from sdei.explore.render import counterexample_view, report_view, state_view
@@ -38,6 +42,18 @@ from sdei.scenarios.registry import ScenarioError, builtin
 from sdei.trace.state import StateLog
 
 PROGRESS_AFTER = 1.0  # seconds before a progress bar appears
+
+
+def _prepare_out(out: Path) -> bool:
+    """Make sure a counterexample can be written to `out`; True if the directory was made."""
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise _fail(f"--out {out}: cannot write there: {error.strerror or error}") from None
+    return created
 
 
 def _fail(message: str) -> typer.Exit:
@@ -141,25 +157,28 @@ def explore_command(
     scenario: Annotated[
         str, typer.Argument(help="A built-in scenario (see `sdei scenarios`) or FILE.py::NAME.")
     ],
-    era: Annotated[str, typer.Option("--era", help=f"Linux era: {', '.join(ERAS)}.")] = "latest",
+    era: Annotated[str, choice("--era", values=ERAS, help="Linux era.")] = "latest",
     profile: Annotated[
-        str, typer.Option("--profile", help="Firmware profile: spec or tfa.")
+        str, choice("--profile", values=PROFILES, help="Firmware profile.")
     ] = "spec",
     strategy: Annotated[
-        str, typer.Option("--strategy", help=f"Search strategy: {', '.join(STRATEGIES)}.")
+        str, choice("--strategy", values=STRATEGIES, help="Search strategy.")
     ] = "auto",
     budget: Annotated[
         float | None,
         typer.Option(
-            "--budget", help="Wall-clock budget in seconds (default 60; dfs: until complete)."
+            "--budget",
+            min=0.01,
+            help="Wall-clock budget in seconds (default 60; dfs: until complete).",
         ),
     ] = None,
     executions: Annotated[
-        int | None, typer.Option("--executions", help="Stop after this many executions.")
+        int | None,
+        typer.Option("--executions", min=1, help="Stop after this many executions."),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the randomized strategies.")] = 0,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", help="Worker processes (default: all cores).")
+        int | None, typer.Option("--jobs", min=1, help="Worker processes (default: all cores).")
     ] = None,
     cluster: Annotated[
         str | None, typer.Option("--cluster", help="Dask scheduler address, e.g. tcp://HOST:8786.")
@@ -169,10 +188,12 @@ def explore_command(
     ),
     bound: Annotated[
         int | None,
-        typer.Option("--preemption-bound", help="dfs preemption bound (default: the scenario's)."),
+        typer.Option(
+            "--preemption-bound", min=0, help="dfs preemption bound (default: the scenario's)."
+        ),
     ] = None,
     reduction: Annotated[
-        str, typer.Option("--reduction", help="dfs reduction: dpor, sleep or none.")
+        str, choice("--reduction", values=REDUCTIONS, help="dfs partial-order reduction.")
     ] = "dpor",
     states: Annotated[
         bool,
@@ -181,14 +202,16 @@ def explore_command(
             help="dfs: fingerprint every state and never search one twice (the default).",
         ),
     ] = True,
-    depth: Annotated[int, typer.Option("--pct-depth", help="PCT bug depth.")] = 3,
+    depth: Annotated[int, typer.Option("--pct-depth", min=1, help="PCT bug depth.")] = 3,
     cpus: Annotated[
-        int | None, typer.Option("--cpus", help="CPUs (default: the scenario's).")
+        int | None, typer.Option("--cpus", min=1, help="CPUs (default: the scenario's).")
     ] = None,
     patch: Annotated[
         list[str] | None,
-        typer.Option(
-            "--patch", help="A driver patch on top of the era (repeatable; see `sdei scenarios`)."
+        choice(
+            "--patch",
+            values=tuple(PATCHES),
+            help="A driver patch on top of the era (repeatable; see `sdei scenarios`).",
         ),
     ] = None,
     require_complete: Annotated[
@@ -201,11 +224,13 @@ def explore_command(
 ) -> None:
     """Search a scenario's interleavings for a violation.
 
-    Exit 0: none found (the verdict says whether the search was complete); 1: found (the
-    counterexample is printed, and its replay file and Perfetto trace are written to --out);
-    2: bad input or an error in the scenario's code; 3: with --require-complete, the search
-    found nothing but did not search every interleaving."""
+    Exit 0: none found (the verdict says whether the search was complete).
+    1: found; the counterexample is printed, and its replay file, HTML report and Perfetto
+    trace are written to --out.
+    2: bad input, or an error in the scenario's code.
+    3: with --require-complete, nothing found but not every interleaving searched."""
     console = make_console()
+    created = _prepare_out(out)  # before the search: a bad --out should not cost one
     if jobs is None:
         jobs = os.cpu_count() or 1
     if budget is None and executions is None and strategy != "dfs":
@@ -241,14 +266,18 @@ def explore_command(
         raise typer.Exit(130) from None
     console.print(report_view(report))
     if report.counterexample is None:
+        if created:
+            out.rmdir()  # made for a counterexample that did not come
         raise typer.Exit(3 if require_complete and report.verdict != "complete" else 0)
     console.print(counterexample_view(report.counterexample))
+    earlier = {p for p in output_paths(report.counterexample, out).values() if p.exists()}
     try:
         written = save(report, out)
     except OSError as error:
         raise _fail(f"cannot write to {out}: {error.strerror or error}") from None
     for kind, path in written.items():
-        console.print(Text(f"{kind}: {path}", style="dim"))
+        note = " (replaced an earlier file)" if path in earlier else ""
+        console.print(Text(f"{kind}: {path}{note}", style="dim"))
     console.print(Text(f"reproduce: sdei replay {written['replay']}", style="dim"))
     raise typer.Exit(1)
 

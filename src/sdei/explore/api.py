@@ -525,16 +525,26 @@ def save(report: Report, out: Path) -> dict[str, Path]:
     from sdei.explore.visual import Spans, write_perfetto
     from sdei.trace.state import StateLog
 
-    stem = f"{safe_name(cx.scenario)}-{cx.era}"
-    written = {"replay": cx.save(out / f"{stem}.replay.json")}
+    paths = output_paths(cx, out)
+    written = {"replay": cx.save(paths["replay"])}
     outcome = replay(cx, observers=[Spans, StateLog])
     spans, log = outcome.observers
-    written["report"] = write_report(out / f"{stem}.html", cx, outcome, log)
+    written["report"] = write_report(paths["report"], cx, outcome, log)
     title = f"{cx.scenario} ({cx.era}): {cx.violation.invariant}"
     written["perfetto"] = write_perfetto(
-        spans, out / f"{stem}.pftrace", title=title, annotations=_annotations(cx)
+        spans, paths["perfetto"], title=title, annotations=_annotations(cx)
     )
     return written
+
+
+def output_paths(cx: Counterexample, out: Path) -> dict[str, Path]:
+    """Where `save` writes a counterexample's files."""
+    stem = f"{safe_name(cx.scenario)}-{cx.era}"
+    return {
+        "replay": out / f"{stem}.replay.json",
+        "report": out / f"{stem}.html",
+        "perfetto": out / f"{stem}.pftrace",
+    }
 
 
 def _annotations(cx: Counterexample) -> dict[str, Any]:

@@ -11,13 +11,24 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+)
 
 from sdei import __version__
 from sdei.explore.execution import Execution, ExplorerChooser, execute
 from sdei.explore.target import Target
+from sdei.kernel.eras import PATCHES
 from sdei.machine import Machine, Observer, Violation
-from sdei.scenarios.api import Options
+from sdei.scenarios.api import ERAS, Options
 from sdei.scenarios.registry import ScenarioError, is_user_spec, resolve
 from sdei.trace import Recorder
 from sdei.trace.recorder import function_name, result_text
@@ -61,6 +72,85 @@ def explain(violation: Violation) -> str:
 
 class ReplayFileError(Exception):
     """A replay file that cannot be read (one line for the user)."""
+
+
+class _Violation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    invariant: str = Field(min_length=1)
+    message: str
+    step: NonNegativeInt
+    pe: NonNegativeInt | None = None
+
+
+class ReplayFile(BaseModel):
+    """The replay file's schema: what `sdei replay` accepts, each field checked (pydantic)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    format: Literal["sdei-replay"]
+    version: Literal[1]
+    sdei_version: str | None = None
+    scenario: str = Field(min_length=1)
+    scenario_file: str | None = None
+    era: str
+    patches: list[str] = []
+    profile: Literal["spec", "tfa"]
+    cpus: PositiveInt | None = None
+    disabled_actions: list[str] = []
+    strategy: str = "?"
+    seed: int = 0
+    run_seed: int | None = None
+    max_steps: PositiveInt
+    choices: list[NonNegativeInt]
+    chosen: list[list[str | int] | str | int] = []
+    violation: _Violation
+    explanation: str | None = None
+    found_choices: NonNegativeInt | None = None
+    preemptions: NonNegativeInt = 0
+    notes: list[str] = []
+    injected: list[dict[str, str | int]] = []
+
+    @field_validator("era")
+    @classmethod
+    def _known_era(cls, era: str) -> str:
+        if era not in ERAS:
+            raise ValueError(f"unknown era {era!r}: expected one of {', '.join(ERAS)}")
+        return era
+
+    @field_validator("patches")
+    @classmethod
+    def _known_patches(cls, patches: list[str]) -> list[str]:
+        for patch in patches:
+            if patch not in PATCHES:
+                raise ValueError(f"unknown patch {patch!r}: see `sdei scenarios`")
+        return patches
+
+
+def _schema_message(error: ValidationError) -> str:
+    """pydantic's errors as `field.path: what is wrong`, first three."""
+    parts = []
+    for e in error.errors()[:3]:
+        where = ".".join(str(p) for p in e["loc"]) or "file"
+        message = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "missing":
+            message = "missing"
+        elif e["type"] == "extra_forbidden":
+            message = "not a replay file field"
+        parts.append(f"{where}: {message}")
+    more = error.error_count() - len(parts)
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def readable_json(data: dict[str, Any]) -> str:
+    """One field per line, each list on one line - except `chosen`, one option per line, to
+    read beside the timeline."""
+    lines = []
+    for key, value in data.items():
+        if key == "chosen" and value:
+            inner = ",\n".join(f"    {json.dumps(o)}" for o in value)
+            lines.append(f'  "{key}": [\n{inner}\n  ]')
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 @dataclass
@@ -130,59 +220,62 @@ class Counterexample:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Counterexample:
+    def from_json(cls, data: Any) -> Counterexample:
+        """From a replay file's JSON, validated field by field (`ReplayFile`)."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ReplayFileError(f"not an {FORMAT} file")
         if data.get("version") != VERSION:
             raise ReplayFileError(f"unsupported replay version {data.get('version')!r}")
         try:
-            v = data["violation"]
-            choices = tuple(int(c) for c in data["choices"])
-            violation = Violation(
-                str(v["invariant"]), str(v["message"]), int(v["step"]), choices, v.get("pe")
-            )
-            chosen = tuple(tuple(o) if isinstance(o, list) else o for o in data.get("chosen", ()))
-            return cls(
-                scenario=str(data["scenario"]),
-                era=str(data["era"]),
-                profile=str(data["profile"]),
-                cpus=data.get("cpus"),
-                disabled_actions=tuple(data.get("disabled_actions", ())),
-                strategy=str(data.get("strategy", "?")),
-                seed=int(data.get("seed", 0)),
-                run_seed=data.get("run_seed"),
-                max_steps=int(data["max_steps"]),
-                choices=choices,
-                chosen=chosen,
-                violation=violation,
-                found_choices=int(data.get("found_choices", len(choices))),
-                preemptions=int(data.get("preemptions", 0)),
-                scenario_file=data.get("scenario_file"),
-                notes=list(data.get("notes", [])),
-                patches=tuple(str(p) for p in data.get("patches", ())),
-                injected=[dict(f) for f in data.get("injected", ())],
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise ReplayFileError(
-                f"malformed replay file: {type(error).__name__}: {error}"
-            ) from None
+            f = ReplayFile.model_validate(data)
+        except ValidationError as error:
+            raise ReplayFileError(_schema_message(error)) from None
+        choices = tuple(f.choices)
+        v = f.violation
+        return cls(
+            scenario=f.scenario,
+            era=f.era,
+            profile=f.profile,
+            cpus=f.cpus,
+            disabled_actions=tuple(f.disabled_actions),
+            strategy=f.strategy,
+            seed=f.seed,
+            run_seed=f.run_seed,
+            max_steps=f.max_steps,
+            choices=choices,
+            chosen=tuple(tuple(o) if isinstance(o, list) else o for o in f.chosen),
+            violation=Violation(v.invariant, v.message, v.step, choices, v.pe),
+            found_choices=len(choices) if f.found_choices is None else f.found_choices,
+            preemptions=f.preemptions,
+            scenario_file=f.scenario_file,
+            notes=list(f.notes),
+            patches=tuple(f.patches),
+            injected=[dict(i) for i in f.injected],
+        )
 
     def save(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), indent=1) + "\n")
+        path.write_text(readable_json(self.to_json()))
         return path
 
     @classmethod
     def load(cls, path: Path) -> Counterexample:
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8")
         except OSError as error:
             raise ReplayFileError(f"{path}: {error.strerror or error}") from None
+        except UnicodeDecodeError as error:
+            raise ReplayFileError(
+                f"{path}: offset {error.start}: binary content, not a replay file (JSON text)"
+            ) from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
             raise ReplayFileError(f"{path}:{error.lineno}: not JSON: {error.msg}") from None
-        return cls.from_json(data)
+        try:
+            return cls.from_json(data)
+        except ReplayFileError as error:
+            raise ReplayFileError(f"{path}: {error}") from None
 
     # ------------------------------------------------------------- re-running
 

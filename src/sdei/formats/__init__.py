@@ -32,6 +32,7 @@ from sdei.formats.discovery import (
     CpuDesc,
     Discovery,
     GhesSource,
+    check_bootable,
     discover_acpi,
     discover_dtb,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "build_madt",
     "build_sdei",
     "build_table",
+    "check_bootable",
     "discover_acpi",
     "discover_dtb",
     "fix_checksum",

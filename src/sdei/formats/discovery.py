@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,11 +23,15 @@ from sdei.formats.acpi import (
 )
 from sdei.formats.dtb import parse_dtb
 from sdei.formats.errors import FormatError, at
+from sdei.formats.sources import compile_dts, is_acpidump, is_dts, parse_acpidump
 
 Conduit = Literal["smc", "hvc"]
 Source = Literal["dt", "acpi"]
 
-ACPI_SUFFIXES = (".aml", ".dat")
+ACPI_SUFFIXES = (".aml", ".dat", ".bin")
+# /sys/firmware/acpi/tables names a table by its signature, with an instance number when
+# there are several (SSDT1): no extension.
+_SYSFS_NAME = re.compile(r"[A-Z][A-Z0-9_]{3}[0-9]*")
 _WANTED = (SIG_SDEI, SIG_FADT, SIG_MADT, SIG_HEST)
 
 
@@ -63,6 +68,7 @@ class Discovery:
     cpus: tuple[CpuDesc, ...]
     gic_version: int | None
     ghes: tuple[GhesSource, ...] = ()
+    tables: tuple[str, ...] = ()  # ACPI: the signatures found, in file order
 
     def __post_init__(self) -> None:
         if (self.conduit is None) == self.sdei_present:
@@ -86,9 +92,13 @@ def _read(path: str) -> bytes:
 
 
 def discover_dtb(path: str | os.PathLike[str]) -> Discovery:
-    """Discovery from a DTB file (Linux sdei_get_conduit, arm64 of_parse_and_init_cpus)."""
+    """Discovery from a DTB file (Linux sdei_get_conduit, arm64 of_parse_and_init_cpus); a
+    device-tree source (`.dts`) is compiled with dtc first."""
     name = os.fspath(path)
-    info = parse_dtb(_read(name), name)
+    data = _read(name)
+    if is_dts(data):
+        data = compile_dts(name)
+    info = parse_dtb(data, name)
     return Discovery(
         source="dt",
         path=name,
@@ -101,30 +111,52 @@ def discover_dtb(path: str | os.PathLike[str]) -> Discovery:
 
 
 def _find_tables(directory: str) -> dict[str, tuple[str, bytes]]:
-    """Signature -> (file, bytes) for the tables we use, chosen by content, not by name."""
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError as exc:
-        raise FormatError(directory, "directory", exc.strerror or str(exc)) from exc
+    """Signature -> (file, bytes) for the tables we use, chosen by content, not by name:
+    binary tables as `iasl` or `acpidump -b` write them (`*.aml`, `*.dat`) or as copied from
+    /sys/firmware/acpi/tables (`SDEI`, `FACP`, `APIC`, `HEST`: no extension), and the text
+    `acpidump` prints (any name; one file holds every table)."""
+    if os.path.isfile(directory):  # one file: acpidump's output
+        if not is_acpidump(_read(directory)):
+            raise FormatError(
+                directory, "file", "not a directory of ACPI tables nor acpidump's text output"
+            )
+        names = [os.path.basename(directory)]
+        directory = os.path.dirname(directory)
+    else:
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError as exc:
+            raise FormatError(directory, "directory", exc.strerror or str(exc)) from exc
     found: dict[str, tuple[str, bytes]] = {}
-    for name in names:
-        file = os.path.join(directory, name)
-        if not name.lower().endswith(ACPI_SUFFIXES) or not os.path.isfile(file):
-            continue
-        data = _read(file)
-        if len(data) < 4:
-            raise FormatError(file, at(len(data)), "too short to hold an ACPI table signature")
+
+    def keep(file: str, where: str, data: bytes) -> None:
         sig = data[:4].decode("latin-1")
         if sig not in _WANTED:
-            continue  # DSDT, GTDT, ...: not needed here
+            return  # DSDT, GTDT, ...: not needed here
         if sig in found:
-            raise FormatError(file, at(0), f"a second {sig} table (first: {found[sig][0]})")
+            raise FormatError(file, where, f"a second {sig} table (first: {found[sig][0]})")
         found[sig] = (file, data)
+
+    for name in names:
+        file = os.path.join(directory, name)
+        if not os.path.isfile(file):
+            continue
+        data = _read(file)
+        if is_acpidump(data):
+            for offset, table in parse_acpidump(data, file):
+                keep(file, f"line {offset}", table)
+            continue
+        suffixed = name.lower().endswith(ACPI_SUFFIXES)
+        if not suffixed and not _SYSFS_NAME.fullmatch(name):
+            continue  # not a table file (a README, a script)
+        if len(data) < 4:
+            raise FormatError(file, at(len(data)), "too short to hold an ACPI table signature")
+        keep(file, at(0), data)
     return found
 
 
 def discover_acpi(directory: str | os.PathLike[str]) -> Discovery:
-    """Discovery from a directory of binary ACPI tables (``*.aml`` / ``*.dat``)."""
+    """Discovery from a directory of ACPI tables (see `_find_tables` for what it reads)."""
     name = os.fspath(directory)
     tables = _find_tables(name)
     if SIG_SDEI in tables:
@@ -173,4 +205,22 @@ def discover_acpi(directory: str | os.PathLike[str]) -> Discovery:
         )
         if hest
         else (),
+        tables=tuple(tables),
     )
+
+
+def check_bootable(d: Discovery) -> None:
+    """A machine can boot from `d`: it describes at least one enabled CPU. Says what is
+    missing, in the user's terms."""
+    if d.source == "acpi" and not d.tables:
+        raise FormatError(
+            d.path,
+            "directory",
+            "no SDEI, FACP, APIC or HEST table found (binary tables: *.aml, *.dat, *.bin or "
+            "sysfs names such as APIC; or acpidump's text output)",
+        )
+    if d.source == "acpi" and SIG_MADT not in d.tables:
+        raise FormatError(d.path, "APIC", "no MADT (APIC) table: the CPUs are not described")
+    if not any(c.enabled for c in d.cpus):
+        where = "APIC" if d.source == "acpi" else "/cpus"
+        raise FormatError(d.path, where, "no enabled CPU is described: nothing can boot")

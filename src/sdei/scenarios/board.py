@@ -10,7 +10,7 @@ from pathlib import Path
 import fdt
 
 from sdei.firmware import EventDesc, Platform
-from sdei.formats import Discovery, FormatError, discover_dtb
+from sdei.formats import Discovery, FormatError, check_bootable, discover_dtb
 from sdei.kernel import BootConfig, Linux, invariants
 from sdei.kernel.core import Gen
 from sdei.machine import PE, Machine, MachineConfig, RunResult
@@ -43,9 +43,8 @@ def compile_dts(source: Path, output: Path) -> Path:
 def platform_for(discovery: Discovery, *, profile: str = "spec") -> Platform:
     """The reference platform's events on the discovered CPUs, plus a shared event for each
     GHES source notified by an SDEI event the reference does not define."""
+    check_bootable(discovery)
     mpidrs = tuple(cpu.mpidr for cpu in discovery.cpus if cpu.enabled)
-    if not mpidrs:
-        raise FormatError(discovery.path, "cpus", "no enabled CPU is described")
     reference = Platform.reference(len(mpidrs), profile=profile)
     known = {e.number for e in reference.events}
     extra: list[EventDesc] = []
