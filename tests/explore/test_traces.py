@@ -49,3 +49,30 @@ def test_perfetto_trace_structure(out: Path) -> None:
         elif e.track_event.type == te.TYPE_SLICE_END:
             depth[uuid] -= 1
             assert depth[uuid] >= 0
+
+
+def test_counters_and_ipi_flows(tmp_path: Path) -> None:
+    """Lock holders and event states as counter tracks; an IPI flows to the IRQ it raised."""
+    report = explore("register-hotplug", era="v4.16", strategy="dfs")
+    trace = read_perfetto(save(report, tmp_path)["perfetto"])
+    tracks, events = _events(trace)
+    counter_tracks = {
+        p.track_descriptor.uuid: p.track_descriptor.name
+        for p in trace.packet
+        if p.HasField("track_descriptor") and p.track_descriptor.HasField("counter")
+    }
+    samples: dict[str, list[int]] = {}
+    for e in events:
+        name = counter_tracks.get(e.track_event.track_uuid)
+        if name is not None:
+            samples.setdefault(name, []).append(int(e.track_event.counter_value))
+    # CPU2 comes up and registers event 0 on itself (1: registered).
+    assert samples["event 0x0 @PE2"][:2] == [0, 1]
+    # sdei_list_lock is taken by CPU0 (PE0 + 1) and by CPU2 (PE2 + 1), and let go between.
+    assert {0, 1, 3} <= set(samples["lock linux:sdei_list_lock"])
+    names = {uuid: tracks[uuid] for uuid in tracks}
+    ipis = [e for e in events if e.track_event.name.startswith("IPI → PE1")]
+    flow = list(ipis[0].track_event.flow_ids)
+    taken = [e for e in events if flow and flow[0] in e.track_event.terminating_flow_ids]
+    assert taken and taken[0].track_event.name == "IRQ 1"
+    assert names[taken[0].track_event.track_uuid].startswith("CPU1")

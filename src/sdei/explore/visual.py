@@ -2,8 +2,10 @@
 
 `Spans` is an observer that turns a run into per-CPU spans: handler runs (SDEI, IRQ) as
 nested slices, each step as a short slice, power changes, masks, notes and faults as
-instants, and EVENT_SIGNAL / shared-event routing as flows from the step that raised an event
-to the handler that took it. The explorer has no physical time: one step is one microsecond.
+instants, EVENT_SIGNAL / shared-event routing and IPIs as flows from the step that raised an
+event or interrupt to the handler that took it, and counters: each lock's holder (its PE + 1,
+0 when free) and each event's firmware state (registered 1, enabled 2, running 4). The
+explorer has no physical time: one step is one microsecond.
 
 The writer imports `perfetto` lazily: it costs a search that finds nothing no time.
 """
@@ -71,10 +73,14 @@ class Spans(Observer):
         self.open: list[list[Span]] = [[] for _ in range(self.pes)]
         self._last_step = -1
         self._sub = 0
-        self._flows: dict[tuple[int, int | None], list[int]] = {}
+        self._flows: dict[tuple[Any, int | None], list[int]] = {}
+        # Counter tracks: name -> [(ts, value)], a sample only when the value changes.
+        self.counters: dict[str, list[tuple[int, int]]] = {}
+        self._counted: dict[str, int] = {}
         self._next_flow = 1
         self.end = 0
         machine.observe(self)
+        self.stepped(machine.step_count)  # the counters' values when the run starts
 
     def _ts(self, step: int) -> int:
         if step != self._last_step:
@@ -113,7 +119,7 @@ class Spans(Observer):
     ) -> None:
         self.instants.append(Instant(pe, name, self._ts(step), category, args or {}))
 
-    def _flow(self, key: tuple[int, int | None]) -> int:
+    def _flow(self, key: tuple[Any, int | None]) -> int:
         ident = self._next_flow
         self._next_flow += 1
         self._flows.setdefault(key, []).append(ident)
@@ -139,7 +145,9 @@ class Spans(Observer):
         else:
             return  # firmware calls have their own hook
         span = self._short(step, pe, name, "step", {"context": context.name})
-        if isinstance(op, RaiseEvent):
+        if isinstance(op, SendIpi):
+            span.flow_out.append(self._flow(("ipi", op.target)))
+        elif isinstance(op, RaiseEvent):
             span.flow_out.append(self._flow((op.event, None)))
         elif isinstance(op, AssertInterrupt):
             event = self._event_of(op.intid)
@@ -212,7 +220,10 @@ class Spans(Observer):
 
     def interrupt(self, step: int, pe: int, intid: int) -> None:
         if intid in self.machine.irq_handlers or intid == IPI_SGI:
-            self._begin(step, pe, f"IRQ {intid}", "irq", {"intid": intid})
+            span = self._begin(step, pe, f"IRQ {intid}", "irq", {"intid": intid})
+            waiting = self._flows.get(("ipi", pe)) if intid == IPI_SGI else None
+            if waiting:
+                span.flow_in.append(waiting.pop(0))
         else:
             self._instant(step, pe, f"spurious IRQ {intid}", "irq")
 
@@ -234,6 +245,25 @@ class Spans(Observer):
     def fault(self, step: int, pe: int, message: str) -> None:
         self._instant(step, max(pe, 0), f"✗ {message}", "fault")
 
+    def stepped(self, step: int) -> None:
+        at = step * STEP_NS
+        for name, lock in self.machine.locks.items():
+            holder = lock.owner or (lock.readers[0] if lock.readers else None)
+            self._count(f"lock {name}", at, 0 if holder is None else holder.pe + 1)
+        firmware = self.machine.firmware
+        for event in firmware.event_numbers():
+            if firmware.is_private(event):
+                for pe in range(self.pes):
+                    self._count(f"event {event:#x} @PE{pe}", at, firmware.state_bits(event, pe))
+            else:
+                self._count(f"event {event:#x}", at, firmware.state_bits(event))
+
+    def _count(self, name: str, at: int, value: int) -> None:
+        if self._counted.get(name) == value:
+            return  # unchanged
+        self._counted[name] = value
+        self.counters.setdefault(name, []).append((at, value))
+
     def finish(self) -> None:
         for pe in range(self.pes):
             stack = self.open[pe]
@@ -245,6 +275,7 @@ class Spans(Observer):
 
 MACHINE_TRACK = 1000
 CPU_TRACK = 2000
+COUNTER_TRACK = 100_000
 SEQUENCE = 1
 
 
@@ -281,6 +312,17 @@ def write_perfetto(
         p.track_event.type = te.TYPE_INSTANT
         p.track_event.name = "run"
         _annotate(p.track_event, annotations)
+    for n, (name, samples) in enumerate(sorted(spans.counters.items())):
+        p = packet()
+        p.track_descriptor.uuid = COUNTER_TRACK + n
+        p.track_descriptor.parent_uuid = MACHINE_TRACK
+        p.track_descriptor.name = name
+        p.track_descriptor.counter.SetInParent()
+        for ts, value in samples:
+            c = packet(ts)
+            c.track_event.track_uuid = COUNTER_TRACK + n
+            c.track_event.type = te.TYPE_COUNTER
+            c.track_event.counter_value = value
     events: list[tuple[int, int, int, Any]] = []  # (ts, order, kind, payload)
     for span in spans.spans:
         end = span.end if span.end is not None else spans.end

@@ -876,6 +876,15 @@ class Dispatcher:
         i = pe if ev.private else 0
         return ev.ep[i], ev.arg[i], ev.flags[i], ev.affinity[i]
 
+    def state_bits(self, event: int, pe: int = 0) -> int:
+        """The event's state on `pe` as EVENT_STATUS reports it: registered 1, enabled 2,
+        running 4 (DEN0054C 5.1.5)."""
+        ev = self._events[event]
+        return ev.state[pe if ev.private else 0]
+
+    def is_private(self, event: int) -> bool:
+        return self._events[event].private
+
     def bound_interrupt(self, event: int) -> int | None:
         return self._events[event].intid
 
