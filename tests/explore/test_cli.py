@@ -161,3 +161,21 @@ def test_nothing_found_leaves_no_out_directory(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = runner.invoke(app, ["explore", ORDERED, "--strategy", "dfs", "--out", str(out)])
     assert result.exit_code == 0 and not out.exists()
+
+
+def test_scenarios_fit_80_columns() -> None:
+    from sdei.scenarios.registry import builtin
+
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["scenarios"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    starts = {line.split()[0] for line in lines if line and not line.startswith(" ")}
+    assert {s.name for s in builtin()} <= starts
+
+
+def test_the_timeline_says_what_set_up_it_leaves_out(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    found = runner.invoke(app, ["explore", "register-hotplug", "--era", "v4.16", "--out", str(out)])
+    assert found.exit_code == 1, found.output
+    assert "steps 1-" in found.output and ": set-up (boot" in found.output

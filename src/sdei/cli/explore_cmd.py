@@ -42,6 +42,7 @@ from sdei.scenarios.registry import ScenarioError, builtin
 from sdei.trace.state import StateLog
 
 PROGRESS_AFTER = 1.0  # seconds before a progress bar appears
+NARROW = 110  # terminals narrower than this get `sdei scenarios` as blocks, not tables
 
 
 def _prepare_out(out: Path) -> bool:
@@ -109,19 +110,13 @@ def scenarios() -> None:
         "review-era": "Review-era races: no kernel can interleave them",
         "latent": "Latent in today's Linux: found in every era listed, cleared by the patch",
     }
+    narrow = console.width < NARROW
     for group, title in titles.items():
         chosen = [s for s in found if s.group == group]
         if not chosen:
             continue
-        table = Table(title=title, title_justify="left", pad_edge=False)
-        table.add_column("scenario", style="bold", no_wrap=True)
-        table.add_column("finds a bug in", style="red")
         latent = group == "latent"
-        table.add_column(
-            "fixed by --patch" if latent else "and not in", style="green", no_wrap=latent
-        )
-        table.add_column("invariant", style="cyan")
-        table.add_column("description")
+        rows = []
         for s in chosen:
             buggy = ", ".join(s.buggy_eras) or ("none: cannot happen" if s.unreachable else "-")
             if s.patches and s.buggy_eras:
@@ -131,22 +126,49 @@ def scenarios() -> None:
                 cleared = " + ".join(s.fix)
                 if s.fixed_eras:
                     cleared += f"; not in {', '.join(s.fixed_eras)}"
-            table.add_row(
-                s.name,
-                buggy,
-                cleared,
-                s.expected_invariant or "-",
-                s.description + (f". Why not: {s.unreachable}" if s.unreachable else ""),
-            )
+            about = s.description + (f". Why not: {s.unreachable}" if s.unreachable else "")
+            rows.append((s.name, buggy, cleared, s.expected_invariant or "-", about))
+        if narrow:  # a block per scenario: five columns do not fit in 80
+            console.print(Text(title, style="bold underline"))
+            for name, buggy, cleared, invariant, about in rows:
+                console.print(
+                    Text.assemble(
+                        (name, "bold"),
+                        "  bug in ",
+                        (buggy, "red"),
+                        "; fixed by --patch " if latent else "; not in ",
+                        (cleared, "green"),
+                    )
+                )
+                console.print(
+                    Text.assemble("  breaks ", (invariant, "cyan"), (f": {about}", "dim"))
+                )
+            continue
+        table = Table(title=title, title_justify="left", pad_edge=False)
+        table.add_column("scenario", style="bold", no_wrap=True)
+        table.add_column("finds a bug in", style="red")
+        table.add_column(
+            "fixed by --patch" if latent else "and not in", style="green", no_wrap=latent
+        )
+        table.add_column("invariant", style="cyan")
+        table.add_column("description")
+        for row in rows:
+            table.add_row(*row)
         console.print(table)
-    patches = Table(title="Driver patches (--patch NAME)", title_justify="left", pad_edge=False)
-    patches.add_column("patch", style="bold", no_wrap=True)
-    patches.add_column("fixes")
-    patches.add_column("origin", no_wrap=True)
-    patches.add_column("what it changes")
-    for p in PATCHES.values():
-        patches.add_row(p.name, p.fixes or "-", p.origin, p.summary)
-    console.print(patches)
+    if narrow:
+        console.print(Text("Driver patches (--patch NAME)", style="bold underline"))
+        for p in PATCHES.values():
+            console.print(Text.assemble((p.name, "bold"), f"  fixes {p.fixes or '-'}; {p.origin}"))
+            console.print(Text(f"  {p.summary}", style="dim"))
+    else:
+        patches = Table(title="Driver patches (--patch NAME)", title_justify="left", pad_edge=False)
+        patches.add_column("patch", style="bold", no_wrap=True)
+        patches.add_column("fixes")
+        patches.add_column("origin", no_wrap=True)
+        patches.add_column("what it changes")
+        for p in PATCHES.values():
+            patches.add_row(p.name, p.fixes or "-", p.origin, p.summary)
+        console.print(patches)
     console.print(
         "Run one: sdei explore NAME --era ERA [--patch PATCH]   (user files: FILE.py::NAME)",
         style="dim",

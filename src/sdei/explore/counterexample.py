@@ -382,6 +382,7 @@ class ReplayOutcome:
     records: list[Any]
     pes: int
     observers: list[Any] = field(default_factory=list)
+    setup_steps: int = 0  # steps of deterministic set-up before the recorded run
 
     @property
     def reproduced(self) -> bool:
@@ -397,6 +398,17 @@ def replay(
     """Re-run a counterexample step for step, with a recorder (and `observers`) attached."""
     target = target or cx.target()
     machine = target.build(cx.options)
+    outcome = _replay(cx, target, machine, observers)
+    outcome.setup_steps = machine.setup_steps
+    return outcome
+
+
+def _replay(
+    cx: Counterexample,
+    target: Target,
+    machine: Machine,
+    observers: Sequence[Callable[[Machine], Any]],
+) -> ReplayOutcome:
     recorder = Recorder(machine)
     attached = [make_observer(machine) for make_observer in observers]
     chooser = StrictChooser(cx.choices, cx.chosen)

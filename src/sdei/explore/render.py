@@ -35,17 +35,28 @@ def counterexample_view(
     head.append(f"✗ {v.invariant}", style="bold red")
     head.append(f" at step {v.step}{where}: {v.message}")
     why = Text(cx.explanation, style="italic")
+    longer = (
+        "; longer, because shrinking takes fewer preemptions over fewer choices"
+        if len(cx.choices) > cx.found_choices
+        else ""
+    )
     shape = Text(
         f"{len(cx.choices)} choices, {cx.preemptions} "
         f"preemption{'s' if cx.preemptions != 1 else ''} after shrinking "
-        f"(found with {cx.found_choices} choices)",
+        f"(found with {cx.found_choices} choices{longer})",
         style="dim",
     )
-    parts: list[RenderableType] = [table, head, why, shape]
+    setup = Text(
+        f"steps 1-{outcome.setup_steps}: set-up (boot, registration before the race), "
+        "not interleaved and not shown; `sdei replay FILE --show-state` shows the state it "
+        "left",
+        style="dim",
+    )
+    parts: list[RenderableType] = [setup, table, head, why, shape]
     expected = expected_invariants(cx.scenario)
     if expected and v.invariant not in expected:
         parts.insert(
-            3,
+            4,
             Text(
                 f"the scenario expects {' or '.join(expected)}; this run broke {v.invariant} first",
                 style="yellow",
