@@ -119,6 +119,7 @@ def _tag(thing: object) -> tuple[str, int]:
 
 
 _GENERATOR = _tag(types.GeneratorType)
+_TAGS = {list: ("list",), tuple: ("tuple",)}  # a sequence's tag: (name,) or (name, length)
 _plans: dict[type, Plan] = {}
 _UNSET = "<unset>"  # a slot with no value yet
 _unmatched = itertools.count()
@@ -162,9 +163,13 @@ class Walk:
         self.hold.append(o)
         walk = self.walk
         if t is list or t is tuple:
-            out.append((_tag(t), len(o)))
+            items = tuple(o)
+            if _ATOMS.issuperset(map(type, items)):  # plain values only: one token
+                out.append((_TAGS[t], items))
+                return
+            out.append((_TAGS[t], len(o)))
             atoms = _ATOMS
-            for item in o:
+            for item in items:
                 if type(item) in atoms:
                     out.append(item)
                 else:

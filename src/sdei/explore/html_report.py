@@ -258,9 +258,11 @@ function lanes() {
   const setup = document.createElement("tr");
   setup.className = "row setup";
   setup.dataset.step = String(D.setup_steps);
-  setup.innerHTML = `<td class="step">1–${D.setup_steps}</td>` +
+  setup.innerHTML = D.setup_steps ? `<td class="step">1–${D.setup_steps}</td>` +
     `<td colspan="${D.pes}">set-up: boot and registration before the race (not ` +
-    `interleaved); select to see the state it left</td>`;
+    `interleaved); select to see the state it left</td>` :
+    `<td class="step">0</td><td colspan="${D.pes}">the start: select to see the state ` +
+    `before the first step</td>`;
   body.appendChild(setup);
   rowOf.set(D.setup_steps, setup);
   for (const s of order) {
