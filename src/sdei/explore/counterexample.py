@@ -49,8 +49,8 @@ WHY = {
     # The kernel layer's own oracles (`sdei.kernel.invariants`, `sdei.kernel.entry`).
     "live-driver-memory": "firmware holds an address of driver memory that was freed: it will "
     "enter a handler with a dangling argument",
-    "stale-callback-arg": "a client callback's argument (a struct ghes) was freed while its "
-    "event stays registered",
+    "stale-callback-arg": "a client callback's argument (a struct ghes, or a heap object of "
+    "the scenario's) was freed while its event stays registered",
     "unexpected-api-error": "a driver API call on a valid, idle event returned an error no "
     "caller expects",
     "zombie-event": "an event is left in sdei_list that no call can ever remove",

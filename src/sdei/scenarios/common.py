@@ -32,7 +32,9 @@ class Booted:
     machine: Machine
     linux: Linux
 
-    def spawn(self, cpu: int, code: Callable[[PE], Gen], name: str) -> None:
+    def spawn(self, cpu: int, code: Callable[[PE], Gen], name: str = "") -> None:
+        """A thread on `cpu` running `code(pe)`, named `name` in timelines (by default its
+        function's name)."""
         self.machine.spawn(cpu, code, name=name)
 
 
@@ -107,6 +109,8 @@ def boot(
     result = machine.run(max_steps=max_steps)
     if result.status != "quiescent" or result.violation is not None:
         caller = sys._getframe(1)
+        while caller.f_back is not None and caller.f_code.co_filename == __file__:
+            caller = caller.f_back  # the scenario's line, not `boot_for`'s
         raise SetupError(
             f"the set-up (boot and `setup`) ended {result.status}"
             + (f": {result.violation}" if result.violation else ""),
