@@ -67,6 +67,12 @@ def result_text(result: int) -> str:
     return number_text(result)
 
 
+def _shown(lock: str) -> str:
+    """A lock's name for a narrow column: the first kernel's prefix (`linux:`) dropped; a
+    kexec'd or restored kernel's stays."""
+    return lock.removeprefix("linux:")
+
+
 INJECTED = " [injected fault]"  # how a timeline marks a failure the scenario injected
 
 
@@ -147,10 +153,10 @@ class Recorder(Observer):
             text = op.label
         elif kind is Acquire:
             assert isinstance(op, Acquire)
-            text = f"lock {op.lock.name}" + (" (read)" if op.shared else "")
+            text = f"lock {_shown(op.lock.name)}" + (" (read)" if op.shared else "")
         elif kind is Release:
             assert isinstance(op, Release)
-            text = f"unlock {op.lock.name}"
+            text = f"unlock {_shown(op.lock.name)}"
         elif kind is WaitUntil:
             assert isinstance(op, WaitUntil)
             text = f"waited {op.label}" if op.label else "waited"
