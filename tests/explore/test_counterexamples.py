@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,3 +155,50 @@ def test_timeline_text_names_the_invariant() -> None:
     assert "SIGNAL" in text
     assert "interrupted" in text  # the engine's message: the handler interrupted the holder
     assert cx.explanation.startswith("deadlock: ")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"era": "v9"}, "era: unknown era 'v9': expected one of v4-rfc"),
+        ({"cpus": -1}, "cpus: Input should be greater than 0"),
+        ({"choices": [0, "x"]}, "choices.1: Input should be a valid integer"),
+        ({"chioces": [0]}, "chioces: not a replay file field"),
+        ({"patches": ["nope"]}, "patches: unknown patch 'nope'"),
+        ({"violation": {"invariant": "x", "message": "m"}}, "violation.step: missing"),
+    ],
+)
+def test_replay_file_fields_are_checked(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    report = explore(HANDLER_LOCK, strategy="dfs")
+    assert report.counterexample is not None
+    data = {**report.counterexample.to_json(), **change}
+    path = tmp_path / "run.replay.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ReplayFileError) as error:
+        Counterexample.load(path)
+    assert str(error.value).startswith(f"{path}: {message}")
+
+
+def test_missing_fields_and_binary_content_are_named(tmp_path: Path) -> None:
+    report = explore(HANDLER_LOCK, strategy="dfs")
+    assert report.counterexample is not None
+    data = report.counterexample.to_json()
+    del data["choices"], data["max_steps"]
+    path = tmp_path / "run.replay.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ReplayFileError, match="max_steps: missing; choices: missing"):
+        Counterexample.load(path)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
+    with pytest.raises(ReplayFileError, match="offset 0: binary content"):
+        Counterexample.load(path)
+
+
+def test_a_written_replay_file_reads_back_the_same(tmp_path: Path) -> None:
+    report = explore(HANDLER_LOCK, strategy="dfs")
+    cx = report.counterexample
+    assert cx is not None
+    path = cx.save(tmp_path / "run.replay.json")
+    assert Counterexample.load(path) == cx
+    assert '  "chosen": [\n    ["' in path.read_text()  # one option per line
