@@ -32,9 +32,9 @@ BUDGET_SECONDS, BUDGET_RUNS = 30, 250
 # states kept (the default; a state reached again ends the execution).
 COUNTS = {
     LOCKED_UPDATE: ((12, 6, 3), (12, 6, 3)),
-    INDEPENDENT: ((20, 4, 1), (16, 4, 1)),
+    INDEPENDENT: ((20, 4, 1), (20, 4, 1)),
     ORDERED: ((14, 7, 3), (14, 7, 3)),
-    MASKED_LOCK: ((49, 10, 5), (30, 10, 5)),
+    MASKED_LOCK: ((49, 10, 5), (42, 10, 5)),
 }
 
 

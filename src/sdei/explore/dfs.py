@@ -528,7 +528,7 @@ def search_subtree(
 
 
 TAKES = ("irq", "sdei")  # options that stack a handler on their PE
-SAMPLE = 4  # a stateful search keeps one state in about this many (`DfsSearch._visit`)
+SAMPLE = 8  # a stateful search keeps one state in about this many (`DfsSearch._visit`)
 
 
 def _wakes(step: Option, fp: Footprint, asleep: Option, asleep_fp: Footprint) -> bool:

@@ -119,7 +119,10 @@ def _tag(thing: object) -> tuple[str, int]:
 
 
 _GENERATOR = _tag(types.GeneratorType)
-_TAGS: dict[type, tuple[str]] = {list: ("list",), tuple: ("tuple",)}  # a sequence's tag: (name,) or (name, length)
+_TAGS: dict[type, tuple[str]] = {
+    list: ("list",),
+    tuple: ("tuple",),
+}  # a sequence's tag: (name,) or (name, length)
 _plans: dict[type, Plan] = {}
 _UNSET = "<unset>"  # a slot with no value yet
 _unmatched = itertools.count()

@@ -155,7 +155,7 @@ def _number(ev: _Event) -> int:
 class Dispatcher:
     """One SDEI instance: physical (EL3) or virtual (a hypervisor's, with client EL1)."""
 
-    __past__ = ("shared_generation", "pe_generation")  # cache counters, not state
+    __past__ = ("shared_generation", "pe_generation", "moved")  # cache counters, not state
     __fixed__ = (  # set from the platform at construction (`sdei.explore.fingerprint`)
         "platform",
         "_rules",
@@ -214,6 +214,7 @@ class Dispatcher:
         self.shared_generation = getattr(self, "shared_generation", 0) + 1
         old = getattr(self, "pe_generation", [0] * n)
         self.pe_generation = [g + 1 for g in old]
+        self.moved: set[int] = set(range(n))  # PEs whose generation moved (a reader clears it)
         self._events = {d.number: _Event(d, n) for d in self.platform.events}
         self._event_list = sorted(self._events.values(), key=lambda e: e.number)
         self._private_events = [e for e in self._event_list if e.private]
@@ -253,6 +254,7 @@ class Dispatcher:
         if handler is None:
             return NOT_SUPPORTED
         self.pe_generation[pe] += 1
+        self.moved.add(pe)
         return handler(pe, *args[:5])
 
     @property
@@ -277,6 +279,7 @@ class Dispatcher:
     def _touch(self, ev: _Event, i: int) -> None:
         if ev.private:
             self.pe_generation[i] += 1
+            self.moved.add(i)
         else:
             self.shared_generation += 1
 
@@ -628,6 +631,7 @@ class Dispatcher:
         event are dropped (IMP DEF, 5.1.2.1; TF-A EOIs them).
         """
         self.pe_generation[pe] += 1
+        self.moved.add(pe)
         ev = self._by_intid.get(intid)
         if ev is None:
             return False
@@ -647,6 +651,7 @@ class Dispatcher:
         `pe` right now, with no pending state (TF-A sdei_dispatch_event).
         """
         self.pe_generation[pe] += 1
+        self.moved.add(pe)
         ev = self._events.get(event)
         if ev is None:
             raise ValueError(f"event {event:#x} is not defined by the platform")
@@ -743,6 +748,7 @@ class Dispatcher:
         ev = self._events[event]
         i = pe if ev.private else 0
         self.pe_generation[pe] += 1
+        self.moved.add(pe)
         self._set_pending(ev, i, False)
         pc = ev.ep[i]
         if ev.flags[i] & 2:
@@ -787,6 +793,7 @@ class Dispatcher:
         """CPU_ON / cold boot: the PE starts masked with no private registrations (6.5.1; TF-A
         sdei_cpu_on_init). TF-A leaves a stale dispatch stack; `spec` clears it."""
         self.pe_generation[pe] += 1
+        self.moved.add(pe)
         self._masked[pe] = True
         self._online[pe] = True
         for ev in self._private_events:
@@ -803,6 +810,7 @@ class Dispatcher:
         """CPU_OFF (or SYSTEM_OFF/RESET seen from this PE). In `spec`, a call made inside a
         handler completes the running handlers first (6.5.4); returns those completions."""
         self.pe_generation[pe] += 1
+        self.moved.add(pe)
         completed: list[Exit] = []
         if self._rules.power_off_completes_handlers:
             while self._stack[pe]:
@@ -819,6 +827,7 @@ class Dispatcher:
     def resume_from_powerdown(self, pe: int) -> None:
         """Wake from a power-down CPU_SUSPEND: registrations kept, PE masked (6.5.2.2)."""
         self.pe_generation[pe] += 1
+        self.moved.add(pe)
         self._masked[pe] = True
 
     def system_reset(self) -> None:

@@ -15,6 +15,18 @@ class Chooser(Protocol):
     def choose(self, kind: str, options: Sequence[Any]) -> int: ...
 
 
+class Offered(list):  # type: ignore[type-arg]
+    """The machine's options for a step, with where the first one that is not a context's
+    step is (an SDEI event, an interrupt or a wake-up), or None: the machine knows it without
+    a scan."""
+
+    __slots__ = ("first_take",)
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.first_take: int | None = None
+
+
 class DefaultChooser:
     """Deterministic and fair: an offered SDEI delivery or interrupt is taken at once,
     otherwise PEs take turns (round robin over the options)."""
@@ -25,9 +37,13 @@ class DefaultChooser:
     def choose(self, kind: str, options: Sequence[Any]) -> int:
         if kind != "step":
             return 0
-        for i, option in enumerate(options):
-            if option[0] != "run":
-                return i
+        if type(options) is Offered:
+            if options.first_take is not None:
+                return options.first_take
+        else:
+            for i, option in enumerate(options):
+                if option[0] != "run":
+                    return i
         self._turn += 1
         return self._turn % len(options)
 

@@ -12,6 +12,7 @@ import inspect
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Literal
 
 from sdei.abi import (
@@ -28,6 +29,7 @@ from sdei.machine.chooser import (
     Chooser,
     DefaultChooser,
     Divergence,
+    Offered,
     RandomChooser,
     ReplayChooser,
 )
@@ -177,7 +179,17 @@ class Machine:
         "step_masked",
         "_deliverable_cache",
         "_footprints",
+        # the options cache: follows from the state
+        "_epoch",
+        "_options_epoch",
+        "_options_shared",
+        "_pe_options",
+        "_volatile",
+        "_touched_pes",
+        "_flat",
+        "_takes",
     )
+    CHECK_OPTIONS = False  # tests: check the options cache against a full recomputation
     # Set at construction, never changed; `_hooks` only lists methods of `observers`.
     __fixed__ = ("config", "platform", "client_el", "synchronous_events", "_hooks")
 
@@ -220,6 +232,15 @@ class Machine:
         self._deliverable_cache: list[tuple[int, int, tuple[int, ...]]] = [
             (-1, -1, ())
         ] * platform.pes
+        # The options cache (`_options`): per PE, and when each was computed.
+        self._epoch = 0  # bumped by changes that can reach any PE's options
+        self._touched_pes: set[int] = set()  # PEs whose own state changed since
+        self._options_epoch = -1
+        self._options_shared = -1
+        self._pe_options: list[tuple[Option, ...]] = [()] * platform.pes
+        self._volatile: set[int] = set()
+        self._flat: Offered | None = None
+        self._takes: set[int] = set()  # PEs offering an event, interrupt or wake-up
         # Explicit events dispatch at once where the profile has no pending state for them.
         self.synchronous_events = (
             frozenset(e.number for e in platform.events if e.interrupt is None and e.number != 0)
@@ -468,59 +489,125 @@ class Machine:
     # ------------------------------------------------------------------ what can happen next
 
     def _options(self) -> list[Option]:
+        """What can happen next, PE by PE, recomputed only for the PEs whose options may have
+        changed: the PE that stepped, PEs whose firmware state moved (`pe_generation`), PEs
+        whose power or contexts changed (`_touched_pes`), PEs with a blocked operation or
+        asleep (their options hang on any state), and every PE after a change that can reach
+        any of them (a cold boot, the shared events, any pending interrupt)."""
+        firmware = self.firmware
+        touched = self._touched_pes
+        moved = firmware.moved
+        if moved:
+            touched |= moved
+            moved.clear()
+        per_pe = self._pe_options
+        if (
+            self.gic.pending_count
+            or self._epoch != self._options_epoch
+            or firmware.shared_generation != self._options_shared
+        ):
+            self._options_epoch = self._epoch
+            self._options_shared = firmware.shared_generation
+            stale: Iterable[int] = range(len(self.pes))
+        else:
+            if self._volatile:
+                touched |= self._volatile
+            stale = touched
+        changed = False
+        volatile = self._volatile
+        for i in stale:
+            options, unsteady = self._pe_step_options(self.pes[i])
+            if unsteady:
+                volatile.add(i)
+            else:
+                volatile.discard(i)
+            if options != per_pe[i]:
+                per_pe[i] = options
+                changed = True
+                # A PE's events, interrupts and wake-up come before its runs.
+                if options and options[0][0] != "run":
+                    self._takes.add(i)
+                else:
+                    self._takes.discard(i)
+        touched.clear()
+        if changed or self._flat is None:
+            flat = Offered(chain.from_iterable(per_pe))
+            takes = self._takes
+            if takes:  # where the first event, interrupt or wake-up offered is
+                flat.first_take = sum(map(len, per_pe[: min(takes)]))
+            self._flat = flat
+        if self.CHECK_OPTIONS:
+            full = [o for pe in self.pes for o in self._pe_step_options(pe)[0]]
+            assert full == self._flat, f"options {self._flat} != recomputed {full}"
+        return self._flat
+
+    def _pe_step_options(self, pe: PE) -> tuple[tuple[Option, ...], bool]:
+        """What `pe` offers, and whether that hangs on more than its own state and its
+        firmware state (a blocked operation's condition, a sleeping PE's wake-up)."""
+        firmware = self.firmware
+        enabled = self._enabled
+        i = pe.index
+        if pe.power is not Power.ON:
+            # A sleeping PE wakes for a pending event or interrupt, or its timer: the
+            # chooser decides when (a suspended context always gets woken eventually).
+            if pe.power is not Power.OFF and (
+                pe.suspended is not None or firmware.wakes(i) or self.gic.pending_for(i, pe.mpidr)
+            ):
+                return (("wake", i, 0),), True
+            return (), pe.power is not Power.OFF
         options: list[Option] = []
         add = options.append
-        firmware = self.firmware
-        gic = self.gic
-        irqs_pending = gic.pending_count
-        shared_generation = firmware.shared_generation
-        pe_generation = firmware.pe_generation
-        cache = self._deliverable_cache
-        enabled = self._enabled
-        on = Power.ON
-        for pe in self.pes:
-            i = pe.index
-            if pe.power is not on:
-                # A sleeping PE wakes for a pending event or interrupt, or its timer: the
-                # chooser decides when (a suspended context always gets woken eventually).
-                if pe.power is not Power.OFF and (
-                    pe.suspended is not None or firmware.wakes(i) or gic.pending_for(i, pe.mpidr)
-                ):
-                    add(("wake", i, 0))
-                continue
-            cached = cache[i]
-            if cached[0] != shared_generation or cached[1] != pe_generation[i]:
-                cached = cache[i] = (shared_generation, pe_generation[i], firmware.deliverable(i))
-            for event in cached[2]:
-                add(("sdei", i, event))
-            stack = pe.stack
-            if pe.parked:  # nothing but an NMI-like SDEI handler runs on a parked PE
-                if stack and enabled(stack[-1]):
-                    add(("run", i, stack[-1].ident))
-                continue
-            if irqs_pending and not pe.pstate & PSTATE_I and not firmware.handler_running(i):
-                irqs = gic.deliverable(i, pe.mpidr)
-                if irqs:
-                    add(("irq", i, irqs[0]))
+        cached = self._deliverable_cache[i]
+        shared_generation, pe_generation = firmware.shared_generation, firmware.pe_generation[i]
+        if cached[0] != shared_generation or cached[1] != pe_generation:
+            cached = self._deliverable_cache[i] = (
+                shared_generation,
+                pe_generation,
+                firmware.deliverable(i),
+            )
+        for event in cached[2]:
+            add(("sdei", i, event))
+        stack = pe.stack
+        unsteady = False
+        if pe.parked:  # nothing but an NMI-like SDEI handler runs on a parked PE
             if stack:
                 top = stack[-1]
-                if not top.pending.blocking or enabled(top):
+                unsteady = top.pending.blocking
+                if enabled(top):
                     add(("run", i, top.ident))
-                continue
-            current = pe.current
-            # A thread with preemption or IRQs off keeps its PE until it lets go of it.
-            if (
-                current is not None
-                and (current.preempt or pe.pstate & PSTATE_I)
-                and not current.done
-            ):
-                if not current.pending.blocking or enabled(current):
+            return tuple(options), unsteady
+        if self.gic.pending_count and not pe.pstate & PSTATE_I and not firmware.handler_running(i):
+            irqs = self.gic.deliverable(i, pe.mpidr)
+            if irqs:
+                add(("irq", i, irqs[0]))
+        if stack:
+            top = stack[-1]
+            if not top.pending.blocking:
+                add(("run", i, top.ident))
+            elif enabled(top):
+                add(("run", i, top.ident))
+                unsteady = True
+            else:
+                unsteady = True
+            return tuple(options), unsteady
+        current = pe.current
+        # A thread with preemption or IRQs off keeps its PE until it lets go of it.
+        if current is not None and (current.preempt or pe.pstate & PSTATE_I) and not current.done:
+            if current.pending.blocking:
+                unsteady = True
+                if enabled(current):
                     add(("run", i, current.ident))
-                continue
-            for thread in pe.threads:
-                if not thread.pending.blocking or enabled(thread):
+            else:
+                add(("run", i, current.ident))
+            return tuple(options), unsteady
+        for thread in pe.threads:
+            if not thread.pending.blocking:
+                add(("run", i, thread.ident))
+            else:
+                unsteady = True
+                if enabled(thread):
                     add(("run", i, thread.ident))
-        return options
+        return tuple(options), unsteady
 
     def _enabled(self, ctx: Context) -> bool:
         op = ctx.pending
@@ -565,6 +652,7 @@ class Machine:
     def _perform(self, option: Option) -> None:
         what, i, arg = option
         pe = self.pes[i]
+        self._touched_pes.add(i)
         if what == "run":
             self._run_context(pe, self._contexts[arg])
         elif what == "sdei":
@@ -580,6 +668,7 @@ class Machine:
         self, kind: Kind, pe: int, name: str, gen: Code, address: int = 0, symbol: str = ""
     ) -> Context:
         self._next_ident += 1
+        self._touched_pes.add(pe)
         ident = self._next_ident
         if not address:
             address = CONTEXT_TEXT + (ident % CONTEXT_SLOTS) * 0x1000
@@ -932,12 +1021,14 @@ class Machine:
                 hook(self.step_count, pe.index, exit_)
 
     def _set_power(self, pe: PE, new: Power) -> None:
+        self._touched_pes.add(pe.index)
         old = pe.power
         pe.power = new
         for hook in self._hooks["power"]:
             hook(self.step_count, pe.index, old.value, new.value)
 
     def _abandon(self, pe: PE) -> None:
+        self._touched_pes.add(pe.index)
         for ctx in [*pe.stack, *pe.threads]:
             ctx.done = True
             ctx.gen.close()
@@ -954,6 +1045,7 @@ class Machine:
 
     def _cold_boot(self, boot: PE) -> None:
         """Power cycle: every other PE off, firmware back to its boot state, `boot` masked."""
+        self._epoch += 1
         for pe in self.pes:
             if pe is not boot and pe.power is not Power.OFF:
                 self._abandon(pe)
