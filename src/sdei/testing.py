@@ -12,6 +12,8 @@ test can also assert that a bug IS found: `explore(..., expect="deadlock")`.
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,17 @@ if TYPE_CHECKING:
     from sdei.explore import Report
 
 DEFAULT_BUDGET = 10.0
+
+
+def require_tool(name: str, package: str) -> str:
+    """The path of an external tool a test needs. Missing, it fails the test under CI
+    (`CI=true`) and skips it elsewhere, saying which Debian package to install."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is required under CI: apt-get install {package}")
+        pytest.skip(f"{name} not installed: apt-get install {package}")
+    return path
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

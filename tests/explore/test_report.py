@@ -4,9 +4,7 @@ the state at every step it and `sdei replay --show-state` show."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,18 +16,10 @@ from sdei.cli import app
 from sdei.explore import explore, save
 from sdei.explore.counterexample import Counterexample, replay
 from sdei.explore.html_report import report_data
+from sdei.testing import require_tool
 from sdei.trace.state import Change, StateLog, changes
 
 B7 = "register-hotplug"  # v4.16: a hotplug IPI, a CPU coming up, a register racing it
-
-
-def _require(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is required under CI: apt-get install {package}")
-        pytest.skip(f"{name} not installed: apt-get install {package}")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +31,8 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    chromium = _require("chromium", "chromium")
-    driver_path = _require("chromedriver", "chromium-driver")
+    chromium = require_tool("chromium", "chromium")
+    driver_path = require_tool("chromedriver", "chromium-driver")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

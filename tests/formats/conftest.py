@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from sdei.testing import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -20,28 +20,19 @@ CompileDts = Callable[..., Path]
 CompileAsl = Callable[[Path, Path], Path]
 
 
-def _tool(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is required under CI: apt-get install {package}")
-        pytest.skip(f"{name} not installed: apt-get install {package}")
-    return path
-
-
 @pytest.fixture(scope="session")
 def dtc() -> str:
-    return _tool("dtc", "device-tree-compiler")
+    return require_tool("dtc", "device-tree-compiler")
 
 
 @pytest.fixture(scope="session")
 def fdtget() -> str:
-    return _tool("fdtget", "device-tree-compiler")
+    return require_tool("fdtget", "device-tree-compiler")
 
 
 @pytest.fixture(scope="session")
 def iasl() -> str:
-    return _tool("iasl", "acpica-tools")
+    return require_tool("iasl", "acpica-tools")
 
 
 def run_dtc(dtc: str, source: Path, out: Path, *, allow_warnings: bool = False) -> Path:

@@ -3,7 +3,6 @@ acpixtract), device-tree source; and a board that cannot boot said in one line."
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,19 +13,10 @@ from typer.testing import CliRunner
 from sdei.cli import app
 from sdei.formats import FormatError, discover_acpi, discover_dtb
 from sdei.formats.sources import parse_acpidump
+from sdei.testing import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 DT_EXAMPLES = REPO / "examples" / "dt"
-
-
-def _tool(name: str, package: str) -> str:
-    """The tool's path; under CI a missing one fails (conftest's rule), else skips."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is required under CI: apt-get install {package}")
-        pytest.skip(f"{name} not installed: apt-get install {package}")
-    return path
 
 
 SYSFS = {"sdei": "SDEI", "facp": "FACP", "apic": "APIC", "hest": "HEST"}
@@ -69,7 +59,7 @@ def test_sysfs_names_boot_like_the_compiled_tables(
 
 
 def test_acpidump_text_matches_acpixtract(acpi_tables: dict[str, bytes], tmp_path: Path) -> None:
-    acpixtract = _tool("acpixtract", "acpica-tools")
+    acpixtract = require_tool("acpixtract", "acpica-tools")
     dump = tmp_path / "acpi.out"
     dump.write_text("Intel ACPI table dump\n\n" + acpidump_text(acpi_tables))
     ours = {data[:4].decode(): data for _, data in parse_acpidump(dump.read_bytes(), str(dump))}
@@ -97,7 +87,7 @@ def test_acpidump_mistakes_name_the_line(acpi_tables: dict[str, bytes], tmp_path
 
 
 def test_a_dts_source_is_compiled_and_booted(tmp_path: Path) -> None:
-    _tool("dtc", "device-tree-compiler")
+    require_tool("dtc", "device-tree-compiler")
     source = DT_EXAMPLES / "sdei-4cpu.dts"
     assert discover_dtb(source).cpus == discover_dtb(_compiled(source, tmp_path)).cpus
     code, output = _boot(str(source))
@@ -136,7 +126,7 @@ def test_acpi_that_cannot_boot_says_what_is_missing(
 
 
 def test_a_device_tree_without_cpus_says_so(tmp_path: Path) -> None:
-    dtc = _tool("dtc", "device-tree-compiler")
+    dtc = require_tool("dtc", "device-tree-compiler")
     source = tmp_path / "nocpu.dts"
     source.write_text(
         "/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>;\n"
