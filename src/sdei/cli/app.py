@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from sdei import __version__
-from sdei.cli import abi_cmd, boot_cmd, demo_cmd, explore_cmd, walk_cmd
+from sdei.cli import abi_cmd, boot_cmd, conform_cmd, demo_cmd, explore_cmd, walk_cmd
 
 # One module per command, each with `register(app)`. A new command is a module and a line here.
 COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
@@ -17,6 +17,7 @@ COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
     demo_cmd.register,
     boot_cmd.register,
     explore_cmd.register,
+    conform_cmd.register,
 )
 
 HELP = (

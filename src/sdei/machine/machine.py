@@ -12,7 +12,7 @@ import inspect
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, islice
 from typing import Any, Literal
 
 from sdei.abi import (
@@ -513,7 +513,7 @@ class Machine:
             if self._volatile:
                 touched |= self._volatile
             stale = touched
-        changed = False
+        changed: list[tuple[int, int]] = []  # (PE, how many options it had)
         volatile = self._volatile
         for i in stale:
             options, unsteady = self._pe_step_options(self.pes[i])
@@ -522,24 +522,32 @@ class Machine:
             else:
                 volatile.discard(i)
             if options != per_pe[i]:
+                changed.append((i, len(per_pe[i])))
                 per_pe[i] = options
-                changed = True
                 # A PE's events, interrupts and wake-up come before its runs.
                 if options and options[0][0] != "run":
                     self._takes.add(i)
                 else:
                     self._takes.discard(i)
         touched.clear()
-        if changed or self._flat is None:
-            flat = Offered(chain.from_iterable(per_pe))
+        old = self._flat
+        if changed or old is None:
+            if old is None or len(changed) > 4:
+                flat = Offered(chain.from_iterable(per_pe))
+            else:  # a new list (callers may keep the old one), spliced where PEs changed
+                flat = Offered(old)
+                changed.sort()
+                for i, before in changed:
+                    start = sum(map(len, islice(per_pe, i)))
+                    flat[start : start + before] = per_pe[i]
             takes = self._takes
             if takes:  # where the first event, interrupt or wake-up offered is
-                flat.first_take = sum(map(len, per_pe[: min(takes)]))
-            self._flat = flat
+                flat.first_take = sum(map(len, islice(per_pe, min(takes))))
+            self._flat = old = flat
         if self.CHECK_OPTIONS:
             full = [o for pe in self.pes for o in self._pe_step_options(pe)[0]]
-            assert full == self._flat, f"options {self._flat} != recomputed {full}"
-        return self._flat
+            assert full == old, f"options {old} != recomputed {full}"
+        return old
 
     def _pe_step_options(self, pe: PE) -> tuple[tuple[Option, ...], bool]:
         """What `pe` offers, and whether that hangs on more than its own state and its

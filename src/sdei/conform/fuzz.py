@@ -1,0 +1,232 @@
+"""Differential fuzzing: random calls and hardware events driven through a target and through
+our model (the builtin dispatcher in the target's profile) in lockstep.
+
+Every result is compared - return codes, the events offered on each PE, handler entries,
+exits. The first disagreement of a sequence ends it; the sequence is shrunk (delta debugging
+over its operations) to the fewest operations that still disagree the same way, grouped by
+kind with the others, and written as a replay file that `sdei conform --replay FILE` re-runs
+on both sides.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sdei.abi import Function
+from sdei.conform.protocol import entry_json, exit_json
+from sdei.conform.suite import ARG, EP, RESUME, context
+from sdei.conform.target import BuiltinTarget, Target
+from sdei.firmware import Platform
+
+FORMAT = "sdei-conform-replay"
+Op = list[Any]  # ["call", pe, function, args] | ["interrupt", intid, pe] | ["raise", event, pe]
+# | ["dispatch", pe, seed] | ["power_off", pe] | ["power_on", pe]
+
+_EVENTS = (0, 0x4000_0001, 0x4000_0010, 0x4000_0011, 0x4000_0002, 0x7FFF_FFFF, 1 << 31)
+_INTIDS = (8, 7, 20, 21, 29, 40, 41, 200, 201, 1020)
+_ADDRESSES = (EP, RESUME, EP + 2, 0x1000, 0)
+_CALLS = tuple(f for f in Function)
+
+
+@dataclass
+class Difference:
+    kind: str  # what disagreed, e.g. "EVENT_SIGNAL result" - disagreements are grouped by it
+    op: Op
+    target: Any
+    model: Any
+    ops: list[Op]  # the (shrunk) sequence that shows it, ending with `op`
+    replay: Path | None = None
+
+
+@dataclass
+class FuzzResult:
+    operations: int = 0
+    sequences: int = 0
+    differences: list[Difference] = field(default_factory=list)
+
+    def groups(self) -> dict[str, list[Difference]]:
+        found: dict[str, list[Difference]] = {}
+        for d in self.differences:
+            found.setdefault(d.kind, []).append(d)
+        return found
+
+
+def random_op(rng: random.Random, pes: int, mpidrs: list[int]) -> Op:
+    pe = rng.randrange(pes)
+    roll = rng.random()
+    if roll < 0.55:
+        function = int(rng.choice(_CALLS))
+        args = [
+            rng.choice(_EVENTS),
+            rng.choice((*_ADDRESSES, rng.choice(mpidrs), 3, 1, 0)),
+            rng.choice((ARG, 0, 1, rng.choice(mpidrs))),
+            rng.choice((0, 1, 2)),
+            rng.choice(mpidrs),
+        ]
+        if function == Function.INTERRUPT_BIND:
+            args[0] = rng.choice(_INTIDS)
+        elif function in (Function.EVENT_CONTEXT, Function.FEATURES):
+            args[0] = rng.randrange(20)
+        elif function == Function.EVENT_COMPLETE_AND_RESUME:
+            args[0] = rng.choice(_ADDRESSES)
+        elif function == Function.EVENT_SIGNAL:
+            args[0], args[1] = rng.choice((0, 0, 0, 1)), rng.choice(mpidrs)
+        return ["call", pe, function, args]
+    if roll < 0.75:
+        return ["interrupt", rng.choice(_INTIDS), pe]
+    if roll < 0.80:
+        return ["raise", rng.choice(_EVENTS[:3]), pe]
+    if roll < 0.97:
+        return ["dispatch", pe, rng.randrange(4)]
+    return [rng.choice(("power_off", "power_on")), pe]
+
+
+def step(t: Target, op: Op, powered: set[int]) -> tuple[str, Any]:
+    """Apply one operation; (what it is, what the target answered)."""
+    kind = op[0]
+    if kind == "call":
+        _, pe, function, args = op
+        if pe not in powered:
+            return "skipped", None
+        name = Function(function).name
+        result = t.call(pe, function, *args)
+        answer: Any = result
+        if function in (Function.EVENT_COMPLETE, Function.EVENT_COMPLETE_AND_RESUME):
+            answer = (result, exit_json(t.pop_exit(pe)))
+        return f"{name} result", answer
+    if kind == "interrupt":
+        return "interrupt taken", t.interrupt_asserted(op[1], op[2])
+    if kind == "raise":
+        return "raise taken", t.raise_event(op[1], op[2])
+    if kind == "dispatch":
+        pe, seed = op[1], op[2]
+        # Which of several offered events goes first is IMPLEMENTATION DEFINED (DEN0054C
+        # 5.2.1.2): compare the set, take one by the operation's own seed.
+        offered = tuple(sorted(t.deliverable(pe))) if pe in powered else ()
+        if not offered:
+            return "events offered", ()
+        event = offered[seed % len(offered)]
+        return "dispatch", (offered, entry_json(t.dispatch(pe, event, context(seed))))
+    if kind == "power_off":
+        if op[1] not in powered or len(powered) == 1:
+            return "skipped", None
+        powered.discard(op[1])
+        return "power_off exits", [exit_json(e) for e in t.power_off(op[1])]
+    if op[1] in powered:
+        return "skipped", None
+    powered.add(op[1])
+    t.power_on(op[1])
+    return "power_on", None
+
+
+def first_difference(
+    target: Target, model: Target, ops: list[Op]
+) -> tuple[int, str, Any, Any] | None:
+    """Run `ops` on both from their boot state: (index, kind, target's, model's) of the first
+    disagreement, or None."""
+    target.reset()
+    model.reset()
+    pt, pm = set(range(target.pes)), set(range(model.pes))
+    for i, op in enumerate(ops):
+        kind, got = step(target, op, pt)
+        _, want = step(model, op, pm)
+        if got != want:
+            return i, kind, got, want
+    return None
+
+
+def shrink(target: Target, model: Target, ops: list[Op], kind: str) -> list[Op]:
+    """The fewest operations (delta debugging) whose first disagreement is still of `kind`."""
+
+    def same(candidate: list[Op]) -> bool:
+        found = first_difference(target, model, candidate)
+        return found is not None and found[1] == kind
+
+    chunk = max(1, len(ops) // 2)
+    while chunk >= 1:
+        i = 0
+        while i < len(ops):
+            candidate = ops[:i] + ops[i + chunk :]
+            if candidate and same(candidate):
+                ops = candidate
+            else:
+                i += chunk
+        chunk //= 2
+    found = first_difference(target, model, ops)
+    return ops[: found[0] + 1] if found is not None else ops
+
+
+def fuzz(
+    target: Target,
+    *,
+    operations: int = 10_000,
+    length: int = 60,
+    seed: int = 0,
+    out: Path | None = None,
+    per_kind: int = 1,
+) -> FuzzResult:
+    """`operations` random operations in sequences of `length` from the boot state."""
+    model = BuiltinTarget(target.profile, target.pes)
+    rng = random.Random(seed)
+    mpidrs = list(Platform.reference(pes=target.pes).mpidrs)
+    result = FuzzResult()
+    seen: dict[str, int] = {}
+    while result.operations < operations:
+        ops = [random_op(rng, target.pes, mpidrs) for _ in range(length)]
+        result.sequences += 1
+        found = first_difference(target, model, ops)
+        result.operations += length if found is None else found[0] + 1
+        if found is None:
+            continue
+        kind = found[1]
+        seen[kind] = seen.get(kind, 0) + 1
+        if seen[kind] > per_kind:
+            continue  # this kind is shown already: count it, do not shrink it again
+        small = shrink(target, model, ops[: found[0] + 1], kind)
+        again = first_difference(target, model, small)
+        assert again is not None
+        d = Difference(kind, small[-1], again[2], again[3], small)
+        if out is not None:
+            d.replay = save(d, target, out / f"difference-{len(result.differences) + 1}.json")
+        result.differences.append(d)
+    return result
+
+
+def save(d: Difference, target: Target, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {
+        "format": FORMAT,
+        "version": 1,
+        "target": target.name,
+        "profile": target.profile,
+        "pes": target.pes,
+        "kind": d.kind,
+        "ops": d.ops,
+        "target_said": d.target,
+        "model_said": d.model,
+    }
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    return path
+
+
+class ReplayError(Exception):
+    pass
+
+
+def load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except OSError as error:
+        raise ReplayError(f"{path}: {error.strerror or error}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ReplayError(f"{path}: not a conform replay file (JSON): {error}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ReplayError(f"{path}: not an {FORMAT} file")
+    for key, kind in (("target", str), ("profile", str), ("pes", int), ("ops", list)):
+        if not isinstance(data.get(key), kind):
+            raise ReplayError(f"{path}: {key}: missing or not a {kind.__name__}")
+    return data
