@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -17,6 +18,8 @@ from sdei.cli.render import choice, make_console
 from sdei.conform import fuzz as fuzzing
 from sdei.conform.suite import Result, cases, run_case
 from sdei.conform.target import BuiltinTarget, TargetError, make_target
+
+PROGRESS_FROM = 50_000  # operations from which --diff shows a progress bar
 
 
 def _fail(message: str) -> typer.Exit:
@@ -166,7 +169,23 @@ def _fuzz(
     junit_file: Path | None,
 ) -> int:
     start = time.perf_counter()
-    result = fuzzing.fuzz(t, operations=operations, seed=seed, out=out)
+    with Progress(
+        TextColumn("fuzzing"),
+        BarColumn(),
+        TextColumn("{task.completed:,} / {task.total:,} operations"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=operations < PROGRESS_FROM,
+    ) as bar:
+        task = bar.add_task("fuzz", total=operations)
+        result = fuzzing.fuzz(
+            t,
+            operations=operations,
+            seed=seed,
+            out=out,
+            progress=lambda done: bar.update(task, completed=min(done, operations)),
+        )
     seconds = time.perf_counter() - start
     groups = result.groups()
     console.print(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,7 @@ def fuzz(
     seed: int = 0,
     out: Path | None = None,
     per_kind: int = 1,
+    progress: Callable[[int], None] | None = None,
 ) -> FuzzResult:
     """`operations` random operations in sequences of `length` from the boot state."""
     model = BuiltinTarget(target.profile, target.pes)
@@ -180,6 +182,8 @@ def fuzz(
         result.sequences += 1
         found = first_difference(target, model, ops)
         result.operations += length if found is None else found[0] + 1
+        if progress is not None:
+            progress(result.operations)
         if found is None:
             continue
         kind = found[1]
