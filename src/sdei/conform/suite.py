@@ -426,6 +426,95 @@ def check_bind_same_number(rig: Rig) -> None:
     expect("INTERRUPT_BIND of an SGI", rig.bind(EVENT0_SGI - 1), INVALID_PARAMETERS)
 
 
+def check_register_arguments(rig: Rig) -> None:
+    call = Function.EVENT_REGISTER
+    expect("REGISTER of an unknown event", rig.call(0, call, 0x7FFF_FFFF, EP, 0, 0, 0),
+           INVALID_PARAMETERS)  # fmt: skip
+    expect("REGISTER with entry point 0", rig.call(0, call, EVENT0, 0, 0, 0, 0),
+           INVALID_PARAMETERS)  # fmt: skip
+    expect("REGISTER of a shared event, RM_PE to no PE",
+           rig.call(0, call, RAS, EP, 0, 1, 0xFF_0000), INVALID_PARAMETERS)  # fmt: skip
+    expect("REGISTER with reserved flag bits", rig.call(0, call, RAS, EP, 0, 4, 0),
+           INVALID_PARAMETERS)  # fmt: skip
+    expect("EVENT_STATUS after refused REGISTERs", rig.status(RAS), UNREGISTERED)
+    expect("REGISTER", rig.register(RAS), SUCCESS)
+    expect("REGISTER again", rig.register(RAS), DENIED)
+
+
+def check_unknown_event(rig: Rig) -> None:
+    for name, function in (("ENABLE", Function.EVENT_ENABLE), ("DISABLE",
+                           Function.EVENT_DISABLE), ("UNREGISTER", Function.EVENT_UNREGISTER),
+                           ("STATUS", Function.EVENT_STATUS)):  # fmt: skip
+        expect(f"{name} of an unknown event", rig.call(0, function, 0x7FFF_FFFF),
+               INVALID_PARAMETERS)  # fmt: skip
+
+
+def check_get_info(rig: Rig) -> None:
+    info = Function.EVENT_GET_INFO
+    expect("GET_INFO(0, EV_TYPE)", rig.call(0, info, EVENT0, 0), 0)
+    expect("GET_INFO(RAS, EV_TYPE)", rig.call(0, info, RAS, 0), 1)
+    expect("GET_INFO(0, EV_SIGNALED): 0 = can be signalled", rig.call(0, info, EVENT0, 1), 0)
+    expect("GET_INFO(RAS, EV_SIGNALED)", rig.call(0, info, RAS, 1), 1)
+    expect("GET_INFO(RAS, EV_PRIORITY)", rig.call(0, info, RAS, 2), 0)
+    expect("GET_INFO(CRITICAL_SHARED, EV_PRIORITY)", rig.call(0, info, CRITICAL_SHARED, 2), 1)
+    expect("GET_INFO(0, EV_ROUTING_MODE) of a private event", rig.call(0, info, EVENT0, 3),
+           INVALID_PARAMETERS)  # fmt: skip
+    expect("GET_INFO(RAS, EV_ROUTING_MODE) unregistered", rig.call(0, info, RAS, 3), DENIED)
+    expect("REGISTER(RAS, RM_PE PE1)", rig.register(RAS, flags=1, affinity=rig.mpidrs[1]), 0)
+    expect("GET_INFO(RAS, EV_ROUTING_MODE)", rig.call(0, info, RAS, 3), 1)
+    expect("GET_INFO(RAS, EV_ROUTING_AFF)", rig.call(0, info, RAS, 4), rig.mpidrs[1])
+    expect("GET_INFO(RAS, 5)", rig.call(0, info, RAS, 5), INVALID_PARAMETERS)
+
+
+def check_private_reset(rig: Rig) -> None:
+    _ready(rig)
+    rig.run(EVENT0, 0, EVENT0_SGI, context())
+    expect("PRIVATE_RESET with a handler running", rig.call(0, Function.PRIVATE_RESET), DENIED)
+    expect("EVENT_STATUS", rig.status(EVENT0), UNREGISTER_PENDING)
+    rig.finish()
+    expect("EVENT_STATUS after completion", rig.status(EVENT0), UNREGISTERED)
+    expect("REGISTER(0) on PE1", rig.register(EVENT0, 1), SUCCESS)
+    expect("PRIVATE_RESET on PE1", rig.call(1, Function.PRIVATE_RESET), SUCCESS)
+    expect("EVENT_STATUS on PE1", rig.status(EVENT0, 1), UNREGISTERED)
+
+
+def check_shared_reset(rig: Rig) -> None:
+    expect("REGISTER(RAS)", rig.register(RAS), SUCCESS)
+    bound = rig.bind(SPI)
+    expect("INTERRUPT_BIND", bound >= 0, True)
+    expect("SHARED_RESET", rig.call(0, Function.SHARED_RESET), SUCCESS)
+    expect("EVENT_STATUS(RAS)", rig.status(RAS), UNREGISTERED)
+    expect("INTERRUPT_RELEASE of the released binding (not bound)",
+           rig.call(0, Function.INTERRUPT_RELEASE, bound), INVALID_PARAMETERS)  # fmt: skip
+
+
+def check_bind_slots(rig: Rig) -> None:
+    slots = rig.call(0, Function.FEATURES, 0)
+    shared, private = slots >> 16 & 0xFFFF, slots & 0xFFFF
+    numbers = {rig.bind(SPI + n) for n in range(shared)}
+    expect(f"{shared} shared bindings, distinct events", len(numbers), shared)
+    expect("one more shared binding", rig.bind(SPI + shared), -10)  # OUT_OF_RESOURCE
+    numbers = {rig.bind(PPI + n) for n in range(private)}
+    expect(f"{private} private bindings, distinct events", len(numbers), private)
+    first = min(numbers)
+    expect("RELEASE of an unregistered binding", rig.call(0, Function.INTERRUPT_RELEASE,
+           first), SUCCESS)  # fmt: skip
+    expect("binding again once one is released", rig.bind(PPI + private) >= 0, True)
+
+
+def check_shared_once(rig: Rig) -> None:
+    expect("REGISTER(RAS)", rig.register(RAS), SUCCESS)
+    expect("ENABLE(RAS)", rig.enable(RAS), SUCCESS)
+    for pe in (0, 1):
+        rig.unmask(pe)
+    rig.run(RAS, 0, RAS_SPI, context())
+    rig.trigger(RAS, 0, RAS_SPI)
+    expect("RAS offered on PE1 while it runs on PE0", RAS in rig.t.deliverable(1), False)
+    rig.finish()
+    offered = RAS in rig.t.deliverable(0) or RAS in rig.t.deliverable(1)
+    expect("the second trigger offered once the first completed", offered, True)
+
+
 def cases() -> Iterator[Case]:
     for kind in KINDS:
         for state in LIVE_STATES:
@@ -475,4 +564,23 @@ def cases() -> Iterator[Case]:
         Case("bind/same-interrupt", "DEN0054C 5.1.14 (sdei-spec.md §2.14)",
              "binding a bound interrupt again gives the same event; an SGI cannot be bound",
              check_bind_same_number),
+        Case("bind/slots", "DEN0054C 5.1.14, 5.1.15, 5.1.17 (sdei-spec.md §2.14-2.15, §4.6)",
+             "as many bindings as FEATURES reports, then OUT_OF_RESOURCE; RELEASE frees one",
+             check_bind_slots),
+        Case("args/register", "DEN0054C 5.1.2.3 (sdei-spec.md §2.2)",
+             "REGISTER refuses unknown events, a null entry point, RM_PE to no PE, reserved "
+             "flags, and a second registration", check_register_arguments),
+        Case("args/unknown-event", "DEN0054C 5.1.3-5.1.9 (sdei-spec.md §2.3-2.9)",
+             "calls on an event the platform does not have: INVALID_PARAMETERS",
+             check_unknown_event),
+        Case("info/get-info", "DEN0054C 5.1.10 (sdei-spec.md §2.10)",
+             "EVENT_GET_INFO: type, signalled (0 = can be), priority, routing mode and "
+             "affinity of a registered shared event", check_get_info),
+        Case("reset/private", "DEN0054C 5.1.18 (sdei-spec.md §2.18)",
+             "PRIVATE_RESET: DENIED with a handler running (which becomes unregister-pending), "
+             "else every private event of the PE unregistered", check_private_reset),
+        Case("reset/shared", "DEN0054C 5.1.19 (sdei-spec.md §2.19)",
+             "SHARED_RESET unregisters shared events and releases bindings", check_shared_reset),
+        Case("dispatch/shared-once", "DEN0054C 6.2.1 (sdei-spec.md §5.1)",
+             "one instance of a shared event at a time in the system", check_shared_once),
     )  # fmt: skip
