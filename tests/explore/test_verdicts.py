@@ -209,9 +209,11 @@ def test_ctrl_c_to_the_process_group_of_a_parallel_dfs() -> None:
             "-c",
             script,
             "explore",
-            "hibernate-hotplug",
+            "register-hotplug",  # a search of a minute or more: still running at 3 s
             "--era",
-            "v4-rfc",
+            "v5.7",
+            "--cpus",
+            "4",
             "--strategy",
             "dfs",
             "--jobs",

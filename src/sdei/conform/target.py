@@ -132,6 +132,8 @@ class ProcessTarget:
             proc.stdin.write(json.dumps(message) + "\n")
             proc.stdin.flush()
             line = proc.stdout.readline()
+        except BrokenPipeError:
+            line = ""  # it ended before reading the request: said below
         except OSError as error:
             raise TargetError(f"{self.name}: {error.strerror or error}") from None
         if not line:
