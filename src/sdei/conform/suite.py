@@ -44,18 +44,23 @@ STATE_NAMES = {
     7: "enabled+running",
 }
 
-# DEN0054C Table 14 (sdei-spec.md §3.3): per state, each call's next state, "ok" (permitted,
-# unchanged) or "X" (refused: DENIED; UNREGISTER in state 4 answers PENDING).
+# DEN0054C Table 14 (sdei-spec.md §3.2-3.3), written out literally (it is NOT derived from
+# sdei.firmware.states; tests/firmware checks that table against this one): per state, each
+# call's next state, "ok" (permitted, unchanged) or "X" (refused: DENIED; UNREGISTER in state 4
+# answers PENDING). The last column is the dispatch of the event.
 CALLS = ("REGISTER", "RELEASE", "ENABLE", "DISABLE", "UNREGISTER", "ROUTING_SET", "CONTEXT",
          "COMPLETE", "COMPLETE_AND_RESUME")  # fmt: skip
 TABLE: dict[int, tuple[int | str, ...]] = {
-    #   REGISTER RELEASE ENABLE DISABLE UNREGISTER ROUTING CONTEXT COMPLETE C&R
-    0: (1, "ok", "X", "X", "X", "X", "X", "X", "X"),
-    4: ("X", "X", "X", "X", "X", "X", "ok", 0, 0),
-    1: ("X", "X", 3, "ok", 0, "ok", "X", "X", "X"),
-    5: ("X", "X", 7, "ok", 4, "X", "ok", 1, 1),
-    3: ("X", "X", "ok", 1, 0, "X", "X", "X", "X"),
-    7: ("X", "X", "ok", 5, 4, "X", "ok", 3, 3),
+    #   REGISTER RELEASE ENABLE DISABLE UNREGISTER ROUTING CONTEXT COMPLETE C&R  DISPATCH
+    0: (1, "ok", "X", "X", "X", "X", "X", "X", "X", "X"),
+    4: ("X", "X", "X", "X", "X", "X", "ok", 0, 0, "X"),
+    1: ("X", "X", 3, "ok", 0, "ok", "X", "X", "X", "X"),
+    5: ("X", "X", 7, "ok", 4, "X", "ok", 1, 1, "X"),
+    3: ("X", "X", "ok", 1, 0, "X", "X", "X", "X", 7),
+    7: ("X", "X", "ok", 5, 4, "X", "ok", 3, 3, "X"),
+    # (0,1,0) and (0,1,1) never occur: every action is refused.
+    2: ("X",) * 10,
+    6: ("X",) * 10,
 }
 FUNCTIONS = {
     "REGISTER": Function.EVENT_REGISTER,
