@@ -374,14 +374,3 @@ def read_perfetto(path: Path) -> Any:
     trace = pb.Trace()
     trace.ParseFromString(path.read_bytes())
     return trace
-
-
-# ------------------------------------------------------------------ PNG
-
-COLOURS = {
-    "sdei": "#b04fc9",
-    "sdei-critical": "#d6336c",
-    "irq": "#e8a317",
-    "call": "#1c7ed6",
-    "step": "#adb5bd",
-}

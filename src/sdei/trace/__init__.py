@@ -1,4 +1,4 @@
-"""Observers of a run: the recorder and the terminal timeline (Perfetto and PNG come later)."""
+"""Observers of a run: the recorder, the terminal timeline and the state at every step."""
 
 from sdei.trace.recorder import Record, Recorder, function_name, result_text
 from sdei.trace.timeline import timeline
