@@ -9,9 +9,7 @@ import random
 import pytest
 
 from sdei.explore import explore
-from sdei.explore.target import Target
 from sdei.machine import Machine
-from sdei.scenarios.api import Options
 from sdei.scenarios.registry import builtin
 
 from .randprog import build_program, random_program
@@ -27,8 +25,7 @@ def test_random_programs_under_every_schedule() -> None:
     ran = 0
     for seed in range(40):
         scenario = build_program(random_program(random.Random(seed)))
-        target = Target(scenario, "", Options(), 500)
-        report = explore(target.scenario, strategy="random", executions=30, jobs=1, seed=seed)
+        report = explore(scenario, strategy="random", executions=30, jobs=1, seed=seed)
         ran += report.executions
     assert ran >= 40 * 30 - 40  # every run went through, every step checked
 

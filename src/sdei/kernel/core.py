@@ -80,8 +80,13 @@ class ApiCall:
     __past__ = ("step",)  # when, for the timeline: not state
 
     def __str__(self) -> str:
-        shown = ", ".join(hex(a) if isinstance(a, int) and a > 9 else str(a) for a in self.args)
-        return f"{self.name}({shown}) = {errno_text(self.result)}"
+        return f"{call_text(self.name, self.args)} = {errno_text(self.result)}"
+
+
+def call_text(name: str, args: tuple[Any, ...]) -> str:
+    """`sdei_event_register(0x40000010)`: a kernel API call as the timeline shows it."""
+    shown = ", ".join(hex(a) if isinstance(a, int) and a > 9 else str(a) for a in args)
+    return f"{name}({shown})"
 
 
 def errno_text(value: Any) -> str:
@@ -125,8 +130,7 @@ def linux_api(name: str, shown: int = 1, *, needs: str = "") -> Callable[[F], F]
 
 def _recorded(k: Kernel, name: str, pe: PE, args: tuple[Any, ...], gen: Gen) -> Gen:
     faults = k.machine.faults_fired
-    shown = ", ".join(hex(a) if isinstance(a, int) and a > 9 else str(a) for a in args)
-    label = (pe.index, f"{name}({shown})")
+    label = (pe.index, name, args)  # formatted only when someone looks (`call_text`)
     k.in_flight.append(label)
     try:
         result = yield from gen
@@ -264,7 +268,8 @@ class Kernel:
         self.live = True  # this image's memory exists (false once replaced or overwritten)
         self.stats: dict[str, Any] = {"handled": []}
         self.api_calls: list[ApiCall] = []  # every linux_api call that returned, in order
-        self.in_flight: list[tuple[int, str]] = []  # (cpu, "cpu_down(1)"), outermost first
+        # (cpu, function, shown arguments) of each call under way, outermost first
+        self.in_flight: list[tuple[int, str, tuple[Any, ...]]] = []
         self.notes_waiting: set[int] = set()  # CPUs a stop IPI still waits for
         self.psci_conduit = "smc"
         # Booted at EL2 (a VHE host always is); a non-VHE kernel booted there refuses SDEI (§3.4).

@@ -9,7 +9,16 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sdei.abi import Function
-from sdei.kernel.core import EINPROGRESS, EINVAL, Gen, HeapRef, Kernel, cpu_list, linux_api
+from sdei.kernel.core import (
+    EINPROGRESS,
+    EINVAL,
+    Gen,
+    HeapRef,
+    Kernel,
+    call_text,
+    cpu_list,
+    linux_api,
+)
 from sdei.kernel.driver import Callback, Driver
 from sdei.kernel.entry import irq_vector, sdei_entry, unexpected_vector
 from sdei.kernel.eras import era
@@ -140,8 +149,8 @@ class Linux:
             kind = "shared" if event.shared else "private"
             shown[f"sdei_list {number:#x}"] = ", ".join([kind, *flags])
         calls: dict[int, list[str]] = {}
-        for cpu, call in k.in_flight:
-            calls.setdefault(cpu, []).append(call)
+        for cpu, name, args in k.in_flight:
+            calls.setdefault(cpu, []).append(call_text(name, args))
         for cpu, nested in sorted(calls.items()):
             shown[f"CPU{cpu} in call"] = " > ".join(nested)
         for address, block in sorted(k.heap.blocks.items()):

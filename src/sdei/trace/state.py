@@ -19,15 +19,10 @@ from sdei.abi import PSTATE_I
 from sdei.machine.observer import Observer
 
 if TYPE_CHECKING:
-    from sdei.machine.contexts import Context
     from sdei.machine.machine import Machine
 
 State = dict[str, dict[str, str]]  # group -> item -> value
 VALUE_WIDTH = 120  # longer values of client code's shared data are cut
-
-
-def _context_text(ctx: Context) -> str:
-    return ctx.name
 
 
 def snapshot(machine: Machine) -> State:
@@ -41,14 +36,14 @@ def snapshot(machine: Machine) -> State:
             "SDEI": firmware.pop(f"PE{pe.index}", ""),
         }
         if pe.stack:
-            group["handlers"] = " > ".join(_context_text(c) for c in pe.stack)
+            group["handlers"] = " > ".join(c.name for c in pe.stack)
         if pe.current is not None and not pe.current.done:
-            group["thread"] = _context_text(pe.current)
-        waiting = [_context_text(c) for c in pe.threads if c is not pe.current and not c.done]
+            group["thread"] = pe.current.name
+        waiting = [c.name for c in pe.threads if c is not pe.current and not c.done]
         if waiting:
             group["runnable"] = ", ".join(waiting)
         if pe.suspended is not None:
-            group["suspended"] = _context_text(pe.suspended)
+            group["suspended"] = pe.suspended.name
         state[f"PE{pe.index}"] = group
     state["firmware"] = firmware
     locks: dict[str, str] = {}
