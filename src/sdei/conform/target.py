@@ -132,8 +132,8 @@ class ProcessTarget:
             proc.stdin.write(json.dumps(message) + "\n")
             proc.stdin.flush()
             line = proc.stdout.readline()
-        except BrokenPipeError:
-            line = ""  # it ended before reading the request: said below
+        except BrokenPipeError:  # it ended before reading the request: what did it say?
+            line = proc.stdout.readline()
         except OSError as error:
             raise TargetError(f"{self.name}: {error.strerror or error}") from None
         if not line:
