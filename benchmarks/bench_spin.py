@@ -70,12 +70,12 @@ def run_spin(cpus: int, buggy: bool, workdir: Path) -> SpinRun:
 
 def spin_available() -> str:
     """Why SPIN cannot be run here, or "" when it can."""
+    if not (MODELS / MODEL).is_file():
+        return f"no SPIN model at {MODELS / MODEL} (set SDEI_SPIN_MODELS)"
     if shutil.which("spin") is None:
         return "spin is not installed (apt-get install spin)"
     if shutil.which("gcc") is None:
         return "gcc is not installed"
-    if not (MODELS / MODEL).is_file():
-        return f"no SPIN model at {MODELS / MODEL} (set SDEI_SPIN_MODELS)"
     return ""
 
 
