@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint tools clean
+.PHONY: demo test bench lint tools tfa-source clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,30 @@ tools:
 	  fi; \
 	fi
 
+# TF-A's source for `sdei conform --target tfa` and its tests: Debian's arm-trusted-firmware
+# source package, unpacked where the target looks (a deb-src entry is added beside the deb one).
+TFA_SRC_CACHE := $${XDG_CACHE_HOME:-$$HOME/.cache}/sdei/tfa-src
+tfa-source:
+	@if ! ls -d $(TFA_SRC_CACHE)/arm-trusted-firmware-*/services/std_svc/sdei >/dev/null 2>&1 && [ -z "$$SDEI_TFA_SRC" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "fetching TF-A's source (apt-get source arm-trusted-firmware)"; \
+	    if ! grep -rqs "deb-src" /etc/apt/sources.list /etc/apt/sources.list.d/; then \
+	      for f in /etc/apt/sources.list.d/*.sources; do [ -f "$$f" ] && sed -i 's/^Types: deb$$/Types: deb deb-src/' "$$f"; done; \
+	      if [ -f /etc/apt/sources.list ]; then sed -n 's/^deb /deb-src /p' /etc/apt/sources.list > /etc/apt/sources.list.d/sdei-deb-src.list; fi; \
+	    fi; \
+	    apt-get update -qq; \
+	    command -v dpkg-source >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dpkg-dev >/dev/null; \
+	    mkdir -p $(TFA_SRC_CACHE) && cd $(TFA_SRC_CACHE) && apt-get source -qq arm-trusted-firmware >/dev/null; \
+	  else \
+	    echo "TF-A source missing: add a deb-src entry, then apt-get source arm-trusted-firmware in $(TFA_SRC_CACHE) (or set SDEI_TFA_SRC)"; \
+	  fi; \
+	fi
+
 demo: $(STAMP)
 	$(BIN)/sdei demo
 
 # One worker per core: the complete searches dominate, and they are independent.
-test: $(STAMP) tools
+test: $(STAMP) tools tfa-source
 	$(BIN)/pytest -n auto
 
 # SPIN for the side-by-side table: installed when missing and we are root.

@@ -451,8 +451,8 @@ class Oracle:
         if ev is None:
             return False
         c = self.copy(ev, pe)
-        if ev.dynamic and not c.reg:
-            return False  # the client's own interrupt
+        if not c.reg and ev.number != 0 and (ev.dynamic or self.tfa):
+            return False  # the client's own interrupt (tfa: a static one too, until REGISTER)
         if c.reg or ev.number == 0:
             c.pending = True
         return True

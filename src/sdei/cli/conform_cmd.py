@@ -17,9 +17,10 @@ from rich.text import Text
 from sdei.cli.render import choice, make_console
 from sdei.conform import fuzz as fuzzing
 from sdei.conform.suite import Result, cases, run_case
-from sdei.conform.target import BuiltinTarget, TargetError, make_target
+from sdei.conform.target import BuiltinTarget, TargetError, default_profile, make_target
 
 PROGRESS_FROM = 50_000  # operations from which --diff shows a progress bar
+FAILED = "the target failed: "  # how the suite reports a target's own failure
 
 
 def _fail(message: str) -> typer.Exit:
@@ -34,18 +35,28 @@ def conform(
         str,
         typer.Option(
             "--target",
-            help="builtin, builtin:spec, builtin:tfa, or process:COMMAND (a program speaking "
+            help="builtin, builtin:spec, builtin:tfa, tfa (TF-A's own dispatcher built for "
+            "this host; tfa:debug or tfa:release), or process:COMMAND (a program speaking "
             "the line protocol of docs/conform.md).",
         ),
     ] = "builtin",
     profile: Annotated[
-        str,
+        str | None,
         choice(
             "--profile",
             values=("spec", "tfa"),
-            help="What the target claims to follow: cases and the model are judged by it.",
+            help="What the target claims to follow: cases and the model are judged by it "
+            "(default: tfa for TF-A, spec otherwise).",
         ),
-    ] = "spec",
+    ] = None,
+    tfa_src: Annotated[
+        Path | None,
+        typer.Option(
+            "--tfa-src",
+            help="--target tfa: a TF-A source tree (default: $SDEI_TFA_SRC, or Debian's "
+            "arm-trusted-firmware source, fetched with apt-get source into ~/.cache/sdei).",
+        ),
+    ] = None,
     pes: Annotated[int, typer.Option("--pes", min=2, max=64, help="PEs of the platform.")] = 3,
     diff: Annotated[
         bool,
@@ -77,8 +88,9 @@ def conform(
     console = make_console()
     try:
         if replay_file is not None:
-            raise typer.Exit(_replay(console, replay_file))
-        t = make_target(target, profile=profile, pes=pes)
+            raise typer.Exit(_replay(console, replay_file, tfa_src))
+        chosen = profile or default_profile(target)
+        t = make_target(target, profile=chosen, pes=pes, tfa_src=tfa_src)
     except (TargetError, fuzzing.ReplayError) as error:
         raise _fail(str(error)) from None
     try:
@@ -114,6 +126,11 @@ def _suite(console: Any, t: Any, json_file: Path | None, junit_file: Path | None
                 Text.assemble(("✗ ", "bold red"), (r.case.id, "bold"), f" [{r.case.rule}]: ")
                 + Text(r.message)
             )
+            failed = r.message.removeprefix(FAILED)
+            if failed != r.message:
+                why = _why(t, fuzzing.failure_kind(failed), None, None)
+                if why is not None:
+                    console.print(Text(f"  why: {why}"))
     verdict = "conforms" if not counts["fail"] else "does not conform"
     console.print(
         Text(
@@ -205,6 +222,9 @@ def _fuzz(
                 f": target {d.target!r}, model {d.model!r} after {len(d.ops)} operations",
             )
         )
+        why = _why(t, d.kind, d.target, d.model)
+        if why is not None:
+            console.print(Text(f"  why: {why}"))
         if d.replay is not None:
             console.print(Text(f"  reproduce: sdei conform --replay {d.replay}", style="dim"))
     if json_file is not None:
@@ -219,6 +239,7 @@ def _fuzz(
                     "kind": d.kind,
                     "target": d.target,
                     "model": d.model,
+                    "why": _why(t, d.kind, d.target, d.model),
                     "operations": d.ops,
                     "replay": str(d.replay) if d.replay else None,
                 }
@@ -240,9 +261,19 @@ def _fuzz(
     return 1 if groups else 0
 
 
-def _replay(console: Any, path: Path) -> int:
+def _why(t: Any, kind: str, target_said: Any, model_said: Any) -> str | None:
+    """Which rule each side follows, for the differences worked out for TF-A."""
+    if not t.name.startswith("tfa"):
+        return None
+    from sdei.conform.tfa import explain
+
+    return explain(kind, target_said, model_said)
+
+
+def _replay(console: Any, path: Path, tfa_src: Path | None) -> int:
     data = fuzzing.load(path)
-    t = make_target(data["target"], profile=data["profile"], pes=data["pes"])
+    source = tfa_src or (Path(data["source"]) if data.get("source") else None)
+    t = make_target(data["target"], profile=data["profile"], pes=data["pes"], tfa_src=source)
     try:
         model = BuiltinTarget(data["profile"], data["pes"])
         found = fuzzing.first_difference(t, model, data["ops"])
@@ -259,6 +290,9 @@ def _replay(console: Any, path: Path) -> int:
             ("≠ ", "bold red"), f"operation {index} ({kind}): target {got!r}, model {want!r}"
         )
     )
+    why = _why(t, kind, got, want)
+    if why is not None:
+        console.print(Text(f"  why: {why}"))
     return 1
 
 

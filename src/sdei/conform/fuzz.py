@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 from sdei.abi import Function
 from sdei.conform.protocol import entry_json, exit_json
 from sdei.conform.suite import ARG, EP, RESUME, context
-from sdei.conform.target import BuiltinTarget, Target
+from sdei.conform.target import BuiltinTarget, Target, TargetFailed
 from sdei.firmware import Platform
 
 FORMAT = "sdei-conform-replay"
@@ -133,11 +134,20 @@ def first_difference(
     model.reset()
     pt, pm = set(range(target.pes)), set(range(model.pes))
     for i, op in enumerate(ops):
-        kind, got = step(target, op, pt)
+        try:
+            kind, got = step(target, op, pt)
+        except TargetFailed as failure:  # a finding: the target cannot go on from here
+            _, want = step(model, op, pm)
+            return i, failure_kind(str(failure)), f"failed: {failure}", want
         _, want = step(model, op, pm)
         if got != want:
             return i, kind, got, want
     return None
+
+
+def failure_kind(message: str) -> str:
+    """Failures group by what broke, not by the PE or interrupt it broke on."""
+    return "target failed: " + re.sub(r"(PE|interrupt |priority )(0x)?[0-9a-f]+", r"\1N", message)
 
 
 def shrink(target: Target, model: Target, ops: list[Op], kind: str) -> list[Op]:
@@ -206,6 +216,7 @@ def save(d: Difference, target: Target, path: Path) -> Path:
         "format": FORMAT,
         "version": 1,
         "target": target.name,
+        "source": str(source) if (source := getattr(target, "source", None)) else None,
         "profile": target.profile,
         "pes": target.pes,
         "kind": d.kind,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sdei.abi import Function
-from sdei.conform.target import Target
+from sdei.conform.target import Target, TargetFailed
 from sdei.firmware import Entry, Exit, Interrupted, Platform
 
 # Return codes, literal from DEN0054C Table 6 (sdei-spec.md §1).
@@ -204,6 +204,8 @@ def run_case(case: Case, target: Target) -> Result:
         case.check(Rig(target))
     except CaseFailed as failure:
         return Result(case, "fail", str(failure))
+    except TargetFailed as failure:
+        return Result(case, "fail", f"the target failed: {failure}")  # conform_cmd.FAILED
     return Result(case, "pass")
 
 

@@ -8,6 +8,8 @@ target describes the reference platform (`sdei.firmware.Platform.reference`): it
 is documented in docs/conform.md.
 
 - `builtin` (optionally `builtin:tfa`): our dispatcher, in its `spec` or `tfa` profile;
+- `tfa` (`tfa:debug`, `tfa:release`): TF-A's own dispatcher built for this host
+  (`sdei.conform.tfa`);
 - `process:COMMAND`: a program speaking the line protocol of `sdei.conform.protocol` on its
   stdin and stdout (a dispatcher in C, Rust or anything else, behind a small adapter).
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+from pathlib import Path
 from typing import Any, Protocol
 
 from sdei.conform import protocol
@@ -25,6 +28,12 @@ from sdei.firmware import Dispatcher, Entry, Exit, FirmwareInterrupts, Interrupt
 
 class TargetError(Exception):
     """A target that cannot be started or that broke the protocol (exit 2: a usage error)."""
+
+
+class TargetFailed(Exception):
+    """The target broke a rule of its own while answering (a TF-A panic or failed assertion, a
+    lock taken twice, an interrupt never EOIed): a finding about the target, not a usage
+    error. It must be reset before it is used again."""
 
 
 class Target(Protocol):
@@ -197,12 +206,27 @@ class ProcessTarget:
                 proc.kill()
 
 
-TARGETS = ("builtin", "builtin:spec", "builtin:tfa", "process:COMMAND")
+TARGETS = ("builtin", "builtin:spec", "builtin:tfa", "tfa", "tfa:debug", "tfa:release",
+           "process:COMMAND")  # fmt: skip
 
 
-def make_target(spec: str, *, profile: str = "spec", pes: int = 3) -> Target:
-    """`builtin`, `builtin:spec`, `builtin:tfa` or `process:COMMAND`."""
+def default_profile(spec: str) -> str:
+    """The profile a target is judged by when the user names none: TF-A's own for TF-A."""
+    return "tfa" if spec.partition(":")[0] in ("tfa",) or spec == "builtin:tfa" else "spec"
+
+
+def make_target(
+    spec: str, *, profile: str = "spec", pes: int = 3, tfa_src: Path | None = None
+) -> Target:
+    """`builtin`, `builtin:spec`, `builtin:tfa`, `tfa[:debug|:release]` or `process:COMMAND`."""
     kind, _, rest = spec.partition(":")
+    if kind == "tfa":
+        from sdei.conform.tfa import BUILDS, TfaTarget
+
+        build_kind = rest or "debug"
+        if build_kind not in BUILDS:
+            raise TargetError(f"unknown TF-A build {build_kind!r}: tfa:debug or tfa:release")
+        return TfaTarget(tfa_src, build_kind=build_kind, pes=pes, profile=profile)
     if kind == "builtin":
         chosen = rest or profile
         if chosen not in ("spec", "tfa"):

@@ -628,7 +628,7 @@ class Dispatcher:
         A bound interrupt whose event is not registered belongs to the client, so the machine
         delivers it as an ordinary interrupt (False). Triggers of a registered event pend until
         they can be dispatched (DEN0054C 5.1.12.2, 5.1.3.1); those of an unregistered static
-        event are dropped (IMP DEF, 5.1.2.1; TF-A EOIs them).
+        event are dropped in `spec` (IMP DEF, 5.1.2.1) and the client's in `tfa`.
         """
         self.pe_generation[pe] += 1
         self.moved.add(pe)
@@ -637,7 +637,11 @@ class Dispatcher:
             return False
         i = pe if ev.private else 0
         registered = ev.state[i] & _REGISTERED
-        if ev.dynamic and not registered:
+        if (
+            not registered
+            and ev.number != 0
+            and (ev.dynamic or not self._rules.static_interrupt_owned_unregistered)
+        ):
             return False
         if registered or ev.number == 0:
             self._set_pending(ev, i, True)

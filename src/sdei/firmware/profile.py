@@ -44,6 +44,10 @@ class Rules:
     shared_explicit_allowed: bool
     # Bound events must be in the vendor space (DEN0054C 4.4); TF-A does not enforce it.
     bound_events_in_vendor_space: bool
+    # The interrupt of a static event nobody registered: spec leaves it to SDEI (IMP DEF,
+    # DEN0054C 5.1.2.1); TF-A hands it to EL3 only at REGISTER and back at UNREGISTER
+    # (sdei_main.c: REGISTER refuses unless the interrupt is the normal world's).
+    static_interrupt_owned_unregistered: bool
 
 
 SPEC = Rules(
@@ -62,6 +66,7 @@ SPEC = Rules(
     power_on_resets_dispatch_stack=True,
     shared_explicit_allowed=True,
     bound_events_in_vendor_space=True,
+    static_interrupt_owned_unregistered=True,
 )
 
 TFA = Rules(
@@ -80,6 +85,7 @@ TFA = Rules(
     power_on_resets_dispatch_stack=False,
     shared_explicit_allowed=False,
     bound_events_in_vendor_space=False,
+    static_interrupt_owned_unregistered=False,
 )
 
 
