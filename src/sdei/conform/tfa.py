@@ -25,6 +25,7 @@ import ctypes
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -100,9 +101,9 @@ KNOWN = (
     Known(
         "EVENT_SIGNAL result",
         lambda t, m: t == 0 and m == -2,
-        "TF-A before b142ede74 (October 2024; 2.8.0 included) raises the SGI whatever the "
-        "target's state; the tfa profile follows today's TF-A, which refuses a masked, "
-        "unregistered or disabled target (sdei-spec.md §2.16). DEN0054C 5.1.16 says SUCCESS.",
+        "TF-A before b142ede74 (October 2024; 2.8.0 and 2.12.1 included) raises the SGI "
+        "whatever the target's state; the tfa profile follows today's TF-A, which refuses a "
+        "masked, unregistered or disabled target (sdei-spec.md §2.16). DEN0054C 5.1.16 says SUCCESS.",
     ),
     Known(
         "dispatch",
@@ -206,6 +207,35 @@ def _includes(src: Path) -> list[str]:
     ]  # fmt: skip
 
 
+_OPTION = re.compile(r"'((?:ENABLE|DISABLE|CTX_INCLUDE)_\w+)' undeclared")
+FEATURE_OPTIONS = {"ENABLE_FEAT_PAN": 2}  # checked at run time: the simulated PE has FEAT_PAN
+
+
+def _build_options(common: list[str], sources: list[Path]) -> list[str]:
+    """TF-A's build options (ENABLE_FEAT_*, CTX_INCLUDE_*, ...) the release being built reads.
+
+    Its makefiles give every one a default, and each release adds some. The ones the SDEI
+    files need are found by compiling them: each one undeclared is an architecture feature
+    this simulated PE does not have (0), except those in FEATURE_OPTIONS."""
+    options: dict[str, int] = {}
+    for _ in range(8):
+        defined = [f"-D{k}={v}" for k, v in {**FEATURE_OPTIONS, **options}.items()]
+        found: set[str] = set()
+        for path in sources:
+            run = subprocess.run(
+                [*common, *defined, "-fsyntax-only", str(path)],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "LC_ALL": "C"},
+            )
+            found.update(_OPTION.findall(run.stderr))
+        found -= options.keys() | FEATURE_OPTIONS.keys()
+        if not found:
+            break
+        options.update(dict.fromkeys(found, 0))
+    return [f"-D{k}={v}" for k, v in sorted({**FEATURE_OPTIONS, **options}.items())]
+
+
 def build(src: Path, build: str = "debug", pes: int = 3) -> Path:
     """The shared library for `src` (cached by the content of every input)."""
     if build not in BUILDS:
@@ -225,6 +255,7 @@ def build(src: Path, build: str = "debug", pes: int = 3) -> Path:
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     common = ["gcc", "-fPIC", "-std=gnu11", *_flags(build, pes), *_includes(src)]
+    common += _build_options(common, inputs[: len(SOURCES)])
     # Built aside and renamed into place: test workers may build the same library at once.
     with tempfile.TemporaryDirectory(dir=out.parent, prefix="build-") as tmp:
         objects = []
@@ -234,7 +265,8 @@ def build(src: Path, build: str = "debug", pes: int = 3) -> Path:
             _compile([*common, *extra, "-c", str(path), "-o", str(obj)], path)
             objects.append(str(obj))
         library = Path(tmp) / out.name
-        link = ["gcc", "-shared", "-Wl,-z,norelro", "-Wl,-Bsymbolic", *objects, "-o", str(library)]
+        link = ["gcc", "-shared", "-Wl,-z,norelro", "-Wl,-Bsymbolic", "-Wl,--no-undefined",
+                *objects, "-o", str(library)]  # fmt: skip
         _compile(link, out)
         library.replace(out)
     return out
@@ -243,7 +275,9 @@ def build(src: Path, build: str = "debug", pes: int = 3) -> Path:
 def _compile(command: list[str], what: Path) -> None:
     run = subprocess.run(command, capture_output=True, text=True)
     if run.returncode != 0:
-        lines = [ln for ln in run.stderr.splitlines() if "error" in ln.lower()]
+        lines = [
+            ln for ln in run.stderr.splitlines() if "error" in ln.lower() or "undefined ref" in ln
+        ]
         first = (lines or run.stderr.strip().splitlines() or ["(no message)"])[0]
         raise TargetError(f"tfa: building {what.name} failed: {first}")
 
@@ -302,7 +336,11 @@ class TfaTarget:
         with tempfile.TemporaryDirectory(prefix="sdei-tfa-") as tmp:
             copy = Path(tmp) / path.name
             shutil.copyfile(path, copy)
-            self._lib = ctypes.CDLL(str(copy), mode=ctypes.RTLD_LOCAL)
+            try:
+                self._lib = ctypes.CDLL(str(copy), mode=ctypes.RTLD_LOCAL)
+            except OSError as error:
+                raise TargetError(f"tfa: the library built from {self.source} does not "
+                                  f"load: {error}") from None  # fmt: skip
         self._h = _Host(self._lib)
         size = self._lib.sdei_host_snapshot_size()
         self._pristine = ctypes.create_string_buffer(size)

@@ -207,6 +207,12 @@ void do_panic(void)
 	fail("TF-A panic on PE%u%s%s", m.cur, *why ? ": " : "", why);
 }
 
+/* panic() calls this from TF-A 2.10 on. */
+void el3_panic(void)
+{
+	do_panic();
+}
+
 void sdei_host_assert_failed(const char *file, int line, const char *expression)
 {
 	const char *name = strrchr(file, '/');
@@ -246,6 +252,24 @@ void cm_set_elr_spsr_el3(uint32_t security_state, uintptr_t entrypoint, uint32_t
 	el3_state_t *state = get_el3state_ctx(cm_get_context(security_state));
 	write_ctx_reg(state, CTX_ELR_EL3, entrypoint);
 	write_ctx_reg(state, CTX_SPSR_EL3, spsr);
+}
+
+/* The handler's PSTATE in later TF-A (2.10 on; bl31/sync_handle.h), written here from
+ * AArch64.TakeException for what this simulated PE implements (FEAT_PAN and nothing newer):
+ * EL_C with SP_ELx, DAIF masked, NZCV and DIT unchanged, PAN set unless SCTLR_ELx.SPAN. The
+ * third argument (SCR_EL3, later releases) is not needed for that. */
+u_register_t create_spsr(u_register_t old_spsr, unsigned int target_el, u_register_t scr_el3)
+{
+	(void)scr_el3;
+	u_register_t sctlr = target_el == MODE_EL2 ? read_sctlr_el2() : read_sctlr_el1();
+	u_register_t spsr = SPSR_64(target_el, MODE_SP_ELX, DISABLE_ALL_EXCEPTIONS);
+	spsr |= old_spsr & ((0xfULL << 28) | SPSR_DIT_BIT);
+	bool pan = ((read_id_aa64mmfr1_el1() >> ID_AA64MMFR1_EL1_PAN_SHIFT) & 0xfU) != 0U;
+	if (pan && (sctlr & SCTLR_SPAN_BIT) == 0U)
+		spsr |= SPSR_PAN_BIT;
+	else
+		spsr |= old_spsr & SPSR_PAN_BIT;
+	return spsr;
 }
 
 void cm_el1_sysregs_context_save(uint32_t security_state)

@@ -17,9 +17,10 @@
 #define SDEI_HOST_SYSREGS(X) \
 	X(mpidr_el1) X(sctlr_el1) X(sctlr_el2) X(hcr_el2) X(elr_el1) X(elr_el2) \
 	X(spsr_el1) X(spsr_el2) X(elr_el3) X(spsr_el3) X(scr_el3) X(daif) \
-	X(id_aa64dfr0_el1) X(id_aa64isar0_el1) X(id_aa64isar1_el1) X(id_aa64isar2_el1) \
-	X(id_aa64mmfr0_el1) X(id_aa64mmfr1_el1) X(id_aa64mmfr2_el1) X(id_aa64pfr0_el1) \
-	X(id_aa64pfr1_el1)
+	X(tpidr_el3) X(id_aa64dfr0_el1) X(id_aa64dfr1_el1) X(id_aa64isar0_el1) \
+	X(id_aa64isar1_el1) X(id_aa64isar2_el1) X(id_aa64mmfr0_el1) X(id_aa64mmfr1_el1) \
+	X(id_aa64mmfr2_el1) X(id_aa64mmfr3_el1) X(id_aa64pfr0_el1) X(id_aa64pfr1_el1) \
+	X(id_aa64pfr2_el1) X(id_aa64smfr0_el1) X(id_aa64zfr0_el1)
 
 #define SDEI_HOST_DECLARE(name) \
 	u_register_t read_##name(void); \

@@ -33,6 +33,13 @@ void plat_ic_clear_interrupt_pending(unsigned int id);
 unsigned int plat_ic_set_priority_mask(unsigned int mask);
 unsigned int plat_ic_get_interrupt_id(unsigned int raw);
 
+/* A PE of this platform (TF-A 2.10 and later ask the platform header for it). */
+static inline bool is_valid_mpidr(u_register_t mpidr)
+{
+	int pos = plat_core_pos_by_mpidr(mpidr);
+	return pos >= 0 && pos < PLATFORM_CORE_COUNT;
+}
+
 void plat_sdei_setup(void);
 int plat_sdei_validate_entry_point(uintptr_t ep, unsigned int client_mode);
 void plat_sdei_handle_masked_trigger(uint64_t mpidr, unsigned int intr);
