@@ -103,7 +103,8 @@ KNOWN = (
         lambda t, m: t == 0 and m == -2,
         "TF-A before b142ede74 (October 2024; 2.8.0 and 2.12.1 included) raises the SGI "
         "whatever the target's state; the tfa profile follows today's TF-A, which refuses a "
-        "masked, unregistered or disabled target (sdei-spec.md §2.16). DEN0054C 5.1.16 says SUCCESS.",
+        "masked, unregistered or disabled target (sdei-spec.md §2.16). DEN0054C 5.1.16 "
+        "says SUCCESS.",
     ),
     Known(
         "dispatch",
