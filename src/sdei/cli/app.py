@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from sdei import __version__
-from sdei.cli import abi_cmd, boot_cmd, conform_cmd, demo_cmd, explore_cmd, walk_cmd
+from sdei.cli import abi_cmd, boot_cmd, conform_cmd, demo_cmd, explore_cmd, ras_cmd, walk_cmd
 
 # One module per command, each with `register(app)`. A new command is a module and a line here.
 COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
@@ -18,6 +18,7 @@ COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
     boot_cmd.register,
     explore_cmd.register,
     conform_cmd.register,
+    ras_cmd.register,
 )
 
 HELP = (
