@@ -86,7 +86,7 @@ def test_the_fuzzer_finds_shrinks_and_replays_a_difference(tmp_path: Path) -> No
     result = runner.invoke(app, [*args, "--out", str(out), "--json", str(tmp_path / "d.json")])
     assert result.exit_code == 1, result.output
     assert "1 kind of difference" in result.output
-    assert "≠ EVENT_SIGNAL result: target -2, model 0 after 1 operations" in result.output
+    assert "≠ EVENT_SIGNAL result: target -2, model 0 after 1 operation\n" in result.output
     replay = out / "difference-1.json"
     data = json.loads(replay.read_text())
     assert data["kind"] == "EVENT_SIGNAL result" and len(data["ops"]) == 1

@@ -106,6 +106,7 @@ def conform(
 
 
 def _suite(console: Any, t: Any, json_file: Path | None, junit_file: Path | None) -> int:
+    _about(console, t)
     start = time.perf_counter()
     results = [run_case(c, t) for c in cases()]
     seconds = time.perf_counter() - start
@@ -149,6 +150,7 @@ def _suite(console: Any, t: Any, json_file: Path | None, junit_file: Path | None
 def _suite_json(t: Any, results: list[Result]) -> dict[str, Any]:
     return {
         "target": t.name,
+        **_source_json(t),
         "profile": t.profile,
         "pes": t.pes,
         "cases": [
@@ -185,6 +187,12 @@ def _fuzz(
     json_file: Path | None,
     junit_file: Path | None,
 ) -> int:
+    _about(console, t)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fuzzing.clear_replays(out)
+    except OSError as error:
+        raise _fail(f"--out {out}: {error.strerror or error}") from None
     start = time.perf_counter()
     with Progress(
         TextColumn("fuzzing"),
@@ -219,7 +227,8 @@ def _fuzz(
             Text.assemble(
                 ("≠ ", "bold red"),
                 (kind, "bold"),
-                f": target {d.target!r}, model {d.model!r} after {len(d.ops)} operations",
+                f": target {_said(d.target)}, model {_said(d.model)} after {len(d.ops)} "
+                f"operation{'s' if len(d.ops) != 1 else ''}",
             )
         )
         why = _why(t, d.kind, d.target, d.model)
@@ -230,6 +239,7 @@ def _fuzz(
     if json_file is not None:
         data = {
             "target": t.name,
+            **_source_json(t),
             "profile": t.profile,
             "pes": t.pes,
             "operations": result.operations,
@@ -259,6 +269,23 @@ def _fuzz(
             ET.SubElement(suite, "testcase", classname="diff", name="no difference")
         _write(junit_file, ET.tostring(suite, encoding="unicode") + "\n")
     return 1 if groups else 0
+
+
+def _source_json(t: Any) -> dict[str, Any]:
+    if getattr(t, "source", None) is None:
+        return {}
+    return {"source": str(t.source), "version": t.version, "build": t.build_kind}
+
+
+def _said(answer: Any) -> str:
+    return "no event offered" if answer == () else repr(answer)
+
+
+def _about(console: Any, t: Any) -> None:
+    """Which TF-A was tested: its release and tree."""
+    if getattr(t, "source", None) is not None:
+        release = f"TF-A {t.version}" if t.version else "TF-A"
+        console.print(Text(f"{release} ({t.build_kind} build) from {t.source}", style="dim"))
 
 
 def _why(t: Any, kind: str, target_said: Any, model_said: Any) -> str | None:

@@ -29,9 +29,16 @@ Op = list[Any]  # ["call", pe, function, args] | ["interrupt", intid, pe] | ["ra
 # | ["dispatch", pe, seed] | ["power_off", pe] | ["power_on", pe]
 
 _EVENTS = (0, 0x4000_0001, 0x4000_0010, 0x4000_0011, 0x4000_0002, 0x7FFF_FFFF, 1 << 31)
+_RAISABLE = _EVENTS[:3]
 _INTIDS = (8, 7, 20, 21, 29, 40, 41, 200, 201, 1020)
 _ADDRESSES = (EP, RESUME, EP + 2, 0x1000, 0)
-_CALLS = tuple(f for f in Function)
+# Every function, and those that lead to a dispatch and back three times over: otherwise a
+# sequence seldom registers, enables and unmasks the same event before it is triggered.
+_LEADING = (
+    Function.EVENT_REGISTER, Function.EVENT_ENABLE, Function.PE_UNMASK, Function.EVENT_COMPLETE,
+    Function.EVENT_COMPLETE_AND_RESUME, Function.EVENT_CONTEXT,
+)  # fmt: skip
+_CALLS = tuple(f for f in Function) + _LEADING * 2
 
 
 @dataclass
@@ -69,6 +76,8 @@ def random_op(rng: random.Random, pes: int, mpidrs: list[int]) -> Op:
             rng.choice((0, 1, 2)),
             rng.choice(mpidrs),
         ]
+        if function == Function.EVENT_REGISTER and rng.random() < 0.6:
+            args[1] = EP  # an entry point the platform accepts
         if function == Function.INTERRUPT_BIND:
             args[0] = rng.choice(_INTIDS)
         elif function in (Function.EVENT_CONTEXT, Function.FEATURES):
@@ -81,7 +90,7 @@ def random_op(rng: random.Random, pes: int, mpidrs: list[int]) -> Op:
     if roll < 0.75:
         return ["interrupt", rng.choice(_INTIDS), pe]
     if roll < 0.80:
-        return ["raise", rng.choice(_EVENTS[:3]), pe]
+        return ["raise", rng.choice(_RAISABLE), pe]
     if roll < 0.97:
         return ["dispatch", pe, rng.randrange(4)]
     return [rng.choice(("power_off", "power_on")), pe]
@@ -147,7 +156,7 @@ def first_difference(
 
 def failure_kind(message: str) -> str:
     """Failures group by what broke, not by the PE or interrupt it broke on."""
-    return "target failed: " + re.sub(r"(PE|interrupt |priority )(0x)?[0-9a-f]+", r"\1N", message)
+    return "target failed: " + re.sub(r"(PE|interrupt |priority )(0x)?[0-9a-f]+", r"\1<n>", message)
 
 
 def shrink(target: Target, model: Target, ops: list[Op], kind: str) -> list[Op]:
@@ -210,13 +219,23 @@ def fuzz(
     return result
 
 
+def clear_replays(out: Path) -> None:
+    """Remove the replay files an earlier run left in `out` (only those)."""
+    if out.is_dir():
+        for old in out.glob("difference-*.json"):
+            if re.fullmatch(r"difference-\d+\.json", old.name):
+                old.unlink()
+
+
 def save(d: Difference, target: Target, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "format": FORMAT,
         "version": 1,
         "target": target.name,
-        "source": str(source) if (source := getattr(target, "source", None)) else None,
+        "source": str(Path(source).resolve())
+        if (source := getattr(target, "source", None))
+        else None,
         "profile": target.profile,
         "pes": target.pes,
         "kind": d.kind,
@@ -241,7 +260,49 @@ def load(path: Path) -> dict[str, Any]:
         raise ReplayError(f"{path}: not a conform replay file (JSON): {error}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ReplayError(f"{path}: not an {FORMAT} file")
+    if data.get("version") != 1:
+        raise ReplayError(f"{path}: version: {data.get('version')!r}, this sdei reads 1")
     for key, kind in (("target", str), ("profile", str), ("pes", int), ("ops", list)):
-        if not isinstance(data.get(key), kind):
+        value = data.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
             raise ReplayError(f"{path}: {key}: missing or not a {kind.__name__}")
+    if data["profile"] not in ("spec", "tfa"):
+        raise ReplayError(f"{path}: profile: {data['profile']!r} is not spec or tfa")
+    if not 2 <= data["pes"] <= 64:
+        raise ReplayError(f"{path}: pes: {data['pes']} is not between 2 and 64")
+    if data.get("source") is not None and not isinstance(data["source"], str):
+        raise ReplayError(f"{path}: source: not a path")
+    if not data["ops"]:
+        raise ReplayError(f"{path}: ops: no operations to replay")
+    for n, op in enumerate(data["ops"]):
+        problem = _op_problem(op, data["pes"])
+        if problem:
+            raise ReplayError(f"{path}: ops[{n}]: {problem}")
     return data
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _op_problem(op: Any, pes: int) -> str:
+    """What is wrong with a replayed operation ("" when nothing is)."""
+    shapes = {"call": 4, "interrupt": 3, "raise": 3, "dispatch": 3, "power_off": 2,
+              "power_on": 2}  # fmt: skip
+    if not isinstance(op, list) or not op or op[0] not in shapes:
+        return f"{op!r} is not an operation ({', '.join(shapes)})"
+    if len(op) != shapes[op[0]]:
+        return f"{op[0]} takes {shapes[op[0]] - 1} values, got {len(op) - 1}"
+    pe = op[2] if op[0] in ("interrupt", "raise") else op[1]
+    if not _is_int(pe) or not 0 <= pe < pes:
+        return f"PE {pe!r} is not one of 0-{pes - 1}"
+    if op[0] == "call":
+        if not _is_int(op[2]) or op[2] not in {int(f) for f in Function}:
+            return f"{op[2]!r} is not an SDEI function id"
+        if not isinstance(op[3], list) or not all(_is_int(a) for a in op[3]):
+            return "the call's arguments are not a list of integers"
+    elif op[0] == "raise" and op[1] not in _RAISABLE:
+        return f"event {op[1]!r} is not one firmware raises here"
+    elif not all(_is_int(v) for v in op[1:]):
+        return f"{op[0]} takes integers"
+    return ""

@@ -223,7 +223,7 @@ def make_target(
     if kind == "tfa":
         from sdei.conform.tfa import BUILDS, TfaTarget
 
-        build_kind = rest or "debug"
+        build_kind = rest if ":" in spec else "debug"
         if build_kind not in BUILDS:
             raise TargetError(f"unknown TF-A build {build_kind!r}: tfa:debug or tfa:release")
         return TfaTarget(tfa_src, build_kind=build_kind, pes=pes, profile=profile)

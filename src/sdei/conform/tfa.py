@@ -75,7 +75,7 @@ class Known:
 
 KNOWN = (
     Known(
-        "target failed: interrupt N was never EOIed",
+        "target failed: interrupt <n> was never EOIed",
         lambda t, m: True,
         "TF-A breaks the GIC protocol: event 0's SGI taken on a masked PE is acknowledged and "
         "never ended (handle_masked_trigger returns early for event 0, sdei_intr_handler "
@@ -86,17 +86,17 @@ KNOWN = (
     Known(
         "target failed: TF-A's GICv3 driver asserts",
         lambda t, m: True,
-        "TF-A does not check that INTERRUPT_BIND's number is an interrupt (DEN0054C 5.1.14: "
-        "INVALID_PARAMETERS): it hands it to the GIC driver, whose assertion a debug build "
-        "trips from the normal world; a release build reads the GIC's reserved bits as "
-        "Group 0 and answers DENIED.",
+        "TF-A 2.8.0 does not check that INTERRUPT_BIND's number is an interrupt (DEN0054C "
+        "5.1.14: INVALID_PARAMETERS; later releases check it is a PPI or SPI): it hands it to "
+        "the GIC driver, whose assertion a debug build trips from the normal world; a release "
+        "build reads the GIC's reserved bits as Group 0 and answers DENIED.",
     ),
     Known(
         "INTERRUPT_BIND result",
         lambda t, m: t == -3 and m == -2,
-        "TF-A does not check that the number is an interrupt: the GIC's reserved bits read "
-        "as Group 0, which TF-A takes for a secure interrupt (DENIED); DEN0054C 5.1.14 wants "
-        "INVALID_PARAMETERS, as the model answers.",
+        "TF-A 2.8.0 does not check that the number is an interrupt (later releases do): the "
+        "GIC's reserved bits read as Group 0, which TF-A takes for a secure interrupt "
+        "(DENIED); DEN0054C 5.1.14 wants INVALID_PARAMETERS, as the model answers.",
     ),
     Known(
         "EVENT_SIGNAL result",
@@ -133,6 +133,25 @@ def _is_tree(path: Path) -> bool:
     return all((path / SDEI_DIR / name).is_file() for name in SOURCES)
 
 
+def version(src: Path) -> str:
+    """The TF-A release of a tree, from its Makefile ("2.8.0"), or "" when it says none."""
+    try:
+        text = (src / "Makefile").read_text(errors="replace")
+    except OSError:
+        return ""
+    parts = {k: v for k, v in re.findall(r"^VERSION_(MAJOR|MINOR|PATCH)\s*:=\s*(\d+)", text, re.M)}
+    if "MAJOR" not in parts:
+        return ""
+    return f"{parts['MAJOR']}.{parts.get('MINOR', '0')}.{parts.get('PATCH', '0')}"
+
+
+def _newest(trees: list[Path]) -> Path:
+    def key(tree: Path) -> tuple[int, ...]:
+        return tuple(int(n) for n in version(tree).split(".") if n) or (0,)
+
+    return max(trees, key=key)
+
+
 def find_source(tfa_src: Path | None = None, *, fetch: bool = True) -> Path:
     """A TF-A source tree: `tfa_src`, else $SDEI_TFA_SRC, else one unpacked in the cache
     (`apt-get source arm-trusted-firmware` puts one there when it can)."""
@@ -148,25 +167,35 @@ def find_source(tfa_src: Path | None = None, *, fetch: bool = True) -> Path:
             raise TargetError(f"SDEI_TFA_SRC={named}: not a TF-A source tree")
         return Path(named)
     where = cache_dir() / "tfa-src"
-    found = sorted(p for p in where.glob(f"{PACKAGE}-*") if _is_tree(p))
+    try:
+        return _cached_or_fetched(where, fetch)
+    except OSError as error:
+        raise TargetError(
+            f"tfa: the cache {where}: {error.strerror or error} (set XDG_CACHE_HOME, or pass "
+            "--tfa-src DIR)"
+        ) from None
+
+
+def _cached_or_fetched(where: Path, fetch: bool) -> Path:
+    found = [p for p in where.glob(f"{PACKAGE}-*") if _is_tree(p)]
     if found:
-        return found[-1]
+        return _newest(found)
     if fetch and shutil.which("apt-get") and shutil.which("dpkg-source"):
         where.mkdir(parents=True, exist_ok=True)
         with open(where / ".lock", "w") as lock:  # one fetch at a time (test workers)
             fcntl.flock(lock, fcntl.LOCK_EX)
-            found = sorted(p for p in where.glob(f"{PACKAGE}-*") if _is_tree(p))
+            found = [p for p in where.glob(f"{PACKAGE}-*") if _is_tree(p)]
             if found:
-                return found[-1]
+                return _newest(found)
             run = subprocess.run(
                 ["apt-get", "source", "-qq", PACKAGE],
                 cwd=where,
                 capture_output=True,
                 text=True,
             )
-        found = sorted(p for p in where.glob(f"{PACKAGE}-*") if _is_tree(p))
+        found = [p for p in where.glob(f"{PACKAGE}-*") if _is_tree(p)]
         if found:
-            return found[-1]
+            return _newest(found)
         detail = (run.stderr.strip().splitlines() or ["no source tree was unpacked"])[-1]
         raise TargetError(
             f"tfa: apt-get source {PACKAGE} failed ({detail}); add a deb-src entry "
@@ -250,11 +279,22 @@ def build(src: Path, build: str = "debug", pes: int = 3) -> Path:
         digest.update(flag.encode())
     for path in inputs:
         digest.update(path.read_bytes())
-    digest.update(str(src.resolve()).encode())  # TF-A's own headers come from there
+    for header in sorted((src / "include").rglob("*.h")) + sorted((src / SDEI_DIR).glob("*.h")):
+        digest.update(header.read_bytes())  # TF-A's own headers are inputs too
     out = cache_dir() / "tfa-build" / digest.hexdigest()[:16] / "libsdei_tfa.so"
     if out.is_file():
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return _build_into(out, src, build, pes, inputs)
+    except OSError as error:
+        raise TargetError(
+            f"tfa: the build cache {out.parent}: {error.strerror or error} (set "
+            "XDG_CACHE_HOME to a writable directory)"
+        ) from None
+
+
+def _build_into(out: Path, src: Path, build: str, pes: int, inputs: list[Path]) -> Path:
     common = ["gcc", "-fPIC", "-std=gnu11", *_flags(build, pes), *_includes(src)]
     common += _build_options(common, inputs[: len(SOURCES)])
     # Built aside and renamed into place: test workers may build the same library at once.
@@ -326,7 +366,8 @@ class TfaTarget:
         pes: int = 3,
         profile: str = "tfa",
     ) -> None:
-        self.source = find_source(src)
+        self.source = find_source(src).resolve()
+        self.version = version(self.source)
         self.build_kind = build_kind
         self.name = f"tfa:{build_kind}"
         self.profile = profile
@@ -340,8 +381,8 @@ class TfaTarget:
             try:
                 self._lib = ctypes.CDLL(str(copy), mode=ctypes.RTLD_LOCAL)
             except OSError as error:
-                raise TargetError(f"tfa: the library built from {self.source} does not "
-                                  f"load: {error}") from None  # fmt: skip
+                raise TargetError(f"tfa: {path} (built from {self.source}) does not load: "
+                                  f"{error}; remove it to rebuild") from None  # fmt: skip
         self._h = _Host(self._lib)
         size = self._lib.sdei_host_snapshot_size()
         self._pristine = ctypes.create_string_buffer(size)
