@@ -120,3 +120,37 @@ def test_usage_errors_exit_two(args: list[str], message: str) -> None:
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"ops": [["raise", 0, -1]]}, "ops[0]: PE -1 is not one of 0-2"),
+        ({"ops": [["explode", 0]]}, "ops[0]: ['explode', 0] is not an operation"),
+        ({"ops": [["call", 0, 7, [1]]]}, "ops[0]: 7 is not an SDEI function id"),
+        ({"ops": [["dispatch", 0]]}, "ops[0]: dispatch takes 2 values, got 1"),
+        ({"ops": []}, "ops: no operations to replay"),
+        ({"pes": 1000}, "pes: 1000 is not between 2 and 64"),
+        ({"pes": True}, "pes: missing or not a int"),
+        ({"profile": "nope"}, "profile: 'nope' is not spec or tfa"),
+        ({"version": 99}, "version: 99, this sdei reads 1"),
+        ({"source": 5}, "source: not a path"),
+    ],
+)
+def test_a_hand_edited_replay_file_is_one_message(
+    change: dict[str, object], words: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "difference.json"
+    data = {"format": fuzz.FORMAT, "version": 1, "target": "builtin:spec", "profile": "spec",
+            "pes": 3, "ops": [["raise", 0, 1]], **change}  # fmt: skip
+    path.write_text(json.dumps(data))
+    result = runner.invoke(app, ["conform", "--replay", str(path)])
+    assert result.exit_code == 2, result.output
+    assert words in " ".join(result.output.split()) and "Traceback" not in result.output
+
+
+def test_an_out_that_cannot_be_a_directory_is_one_message(tmp_path: Path) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    result = runner.invoke(app, ["conform", "--diff", "--operations", "10", "--out", str(blocker)])
+    assert result.exit_code == 2 and "--out" in result.output and "Traceback" not in result.output
