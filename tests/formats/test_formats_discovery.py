@@ -44,7 +44,7 @@ def test_acpi_example(acpi_dir: Path) -> None:
         gic_version=3,
         ghes=(
             GhesSource(0, 11, 0x4000_0010, 1, 0xFFFF_0000),
-            GhesSource(1, 11, 0x4000_0011, 2, 0xFFFF_0008),
+            GhesSource(1, 11, 0x4000_0011, 2, 0xFFFF_0008, 0x1000, 0xFFFF_0010, (1 << 64) - 2, 1),
         ),
         tables=("APIC", "FACP", "HEST", "SDEI"),
     )

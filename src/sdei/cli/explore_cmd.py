@@ -109,6 +109,7 @@ def scenarios() -> None:
         "historic": "Bugs Linux has fixed: found in the eras before the fix, not after",
         "review-era": "Review-era races: no kernel can interleave them",
         "latent": "Latent in today's Linux: found in every era listed, cleared by the patch",
+        "ras": "Firmware-first RAS: GHES error records through SDEI (docs/ras.md)",
     }
     narrow = console.width < NARROW
     for group, title in titles.items():

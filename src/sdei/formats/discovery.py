@@ -49,7 +49,11 @@ class GhesSource:
     notify_type: int
     event: int | None
     ghes_version: int  # 1 = GHES (type 9), 2 = GHESv2 (type 10)
-    error_status_address: int
+    error_status_address: int  # a register holding the block's physical address
+    error_block_length: int = 0x1000
+    read_ack_address: int = 0  # GHESv2: the register the OS acknowledges in
+    read_ack_preserve: int = 0
+    read_ack_write: int = 0
 
 
 @dataclass(frozen=True)
@@ -200,6 +204,10 @@ def discover_acpi(directory: str | os.PathLike[str]) -> Discovery:
                 g.vector if g.notify_type == NOTIFY_SDEI else None,
                 g.ghes_version,
                 g.error_status_address,
+                g.error_status_block_length,
+                g.read_ack_address,
+                g.read_ack_preserve,
+                g.read_ack_write,
             )
             for g in hest.ghes
         )

@@ -45,6 +45,10 @@ class Era:
     # with the APEI-over-SDEI series (v5.1); the AGDI driver with v5.18.
     ghes_helpers: bool = True
     agdi_driver: bool = True
+    # GHES before the 2019 "in_nmi() rework and SDEI wire-up": the NMI-like notifications
+    # share one fixmap slot and one raw spinlock (kernel/ghes.py). No release wired SDEI to
+    # that code; a patch puts it back to show why the wire-up waited for the rework.
+    ghes_shared_nmi_slot: bool = False
     # Fixes this project proposes for latent issues in today's driver (linux-client.md §12);
     # no release has them, a patch switches them on.
     # L1: unregister and disable take cpus_read_lock, like register and enable.
@@ -139,6 +143,10 @@ ERAS: dict[str, Era] = {
     "v6.6": _V6_6,
     "v6.12": _V6_12,
     "latest": replace(_V6_12, name="latest"),
+    # Not a release: today's driver with GHES as it was before the 2019 "in_nmi() rework and
+    # SDEI wire-up" (one fixmap slot and one lock for every NMI-like notification), which is
+    # why that series wired SDEI up only after the rework.
+    "pre-apei-rework": replace(_V6_12, name="pre-apei-rework", ghes_shared_nmi_slot=True),
 }
 ERA_NAMES = tuple(ERAS)
 

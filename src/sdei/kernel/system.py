@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sdei.abi import Function
+from sdei.kernel import ghes
 from sdei.kernel.core import (
     EINPROGRESS,
     EINVAL,
@@ -98,6 +99,7 @@ class Linux:
         self.booted = False
         self.successor: Linux | None = None  # the image a kexec or restore handed over to
         self.ghes_handled: list[tuple[int, int]] = []
+        self.ghes = ghes.GhesState()  # records firmware reported, and what came of them
         self.ghes_sources: dict[int, HeapRef] = {}  # event -> its struct ghes
         self.notes: dict[str, Any] = {}
         machine.shared.setdefault("kernels", []).append(self)
@@ -229,10 +231,13 @@ class Linux:
         return 0
 
     def _ghes(self, pe: PE, event: int, lock_name: str, arg: Any) -> Gen:
-        lock = self.machine.lock(f"{self.k.name}:{lock_name}")
         if isinstance(arg, HeapRef):  # the callback reads its struct ghes
             yield Access(f"heap:{arg.address:#x}", write=False)
             self.k.heap.deref(arg.address)
+        found = ghes.find_source(self, event)
+        if found is not None:  # firmware reports errors in memory here (sdei.ras)
+            return (yield from ghes.sdei_callback(self, pe, found[0], "critical" in lock_name))
+        lock = self.machine.lock(f"{self.k.name}:{lock_name}")
         was = yield from self.k.local_irq_save(pe)
         yield from self.k.spin_lock(pe, lock)
         yield Access(f"ghes:{event:#x}:status")

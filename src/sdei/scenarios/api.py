@@ -65,9 +65,11 @@ class Scenario:
 
     @property
     def group(self) -> str:
-        """historic, review-era or latent (how `sdei scenarios` lists it)."""
+        """historic, review-era, latent or ras (how `sdei scenarios` lists it)."""
         if "latent" in self.tags:
             return "latent"
+        if "ras" in self.tags:
+            return "ras"
         return "review-era" if self.unreachable else "historic"
 
     def accepts(self, invariant: str) -> bool:

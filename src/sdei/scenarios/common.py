@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sdei.firmware import Platform
+from sdei.formats.discovery import GhesSource
 from sdei.kernel import BootConfig, Counter, Linux, invariants
 from sdei.kernel.core import ERRNO_NAMES, Gen
 from sdei.kernel.driver import Callback
 from sdei.machine import PE, AssertInterrupt, Machine, MachineConfig
 from sdei.machine.errors import ScenarioCodeError
+from sdei.ras.firmware import RasFirmware
 from sdei.scenarios.api import Options
 
 SHARED_RAS = 0x4000_0010  # reference platform: shared normal event on SPI 200
@@ -92,6 +94,7 @@ def boot(
     probe: bool = True,
     setup: Callable[[Linux, PE], Gen] | None = None,
     max_steps: int = 20_000,
+    ghes: tuple[GhesSource, ...] = (),
 ) -> Booted:
     """Boot Linux on CPU0 of a `cpus`-PE reference machine, bring up `online` (default all),
     run `setup` on CPU0, and stop at quiescence with the set-up's choices forgotten."""
@@ -100,9 +103,19 @@ def boot(
     secondaries = tuple(c for c in (online or range(cpus)) if c != 0)
     linux = Linux(
         machine,
-        BootConfig(era=era, patches=patches, rt=rt, vhe=vhe, probe=probe, secondaries=secondaries),
+        BootConfig(
+            era=era,
+            patches=patches,
+            rt=rt,
+            vhe=vhe,
+            probe=probe,
+            secondaries=secondaries,
+            ghes_events=tuple(g.event for g in ghes if g.event is not None),
+        ),
         after_boot=setup,
     )
+    if ghes:  # firmware reports errors in memory (sdei.ras): GHES probes these sources
+        machine.shared["ras"] = RasFirmware.for_sources(ghes)
     invariants.install(machine, linux)
     machine.shared["linux"] = linux
     machine.spawn(0, linux.start_kernel, name="boot")

@@ -14,6 +14,7 @@ from sdei.scenarios.builtin import (
     thaw_failure,
 )
 from sdei.scenarios.latent import SCENARIOS as LATENT
+from sdei.scenarios.ras import SCENARIOS as RAS
 
 SCENARIOS: tuple[Scenario, ...] = (
     hibernate_hotplug.SCENARIO,
@@ -26,6 +27,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     freeze_state_id.SCENARIO,
     crash_in_handler.SCENARIO,
     *LATENT,
+    *RAS,
 )
 
 __all__ = ["SCENARIOS"]

@@ -1,0 +1,246 @@
+"""What Linux's GHES driver does with an error firmware reported through SDEI
+(drivers/acpi/apei/ghes.c, linux-client.md §2.10; docs/ras.md).
+
+In the SDEI callback (NMI-like context), `ghes_in_nmi_queue_one_entry()`: read the block's
+address from the source's Error Status Address register, peek the header (nothing there, or a
+header `cper_estatus_check_header()` refuses: clear it and say -ENOENT), copy the whole record
+into the estatus pool, panic now if it is fatal (`__ghes_panic`), clear the block (Block Status
+0; GHESv2 also writes its Read Ack register back: `ghes_ack_error`), drop it when the estatus
+cache has just seen the same record, else queue it and raise the irq_work. The callback
+serialises on a raw spinlock and maps the block through a fixmap slot.
+
+In IRQ context, `ghes_proc_in_irq()`: each queued record through `ghes_do_proc()` (a memory
+error with a valid physical address is queued for `memory_failure_queue()`: flags 0 when
+recoverable, MF_SOFT_OFFLINE for a corrected one past its threshold) and, unless the cache saw
+it, printed (`ghes_print_estatus`, then cached).
+
+Since the 2019 "in_nmi() rework and SDEI wire-up" each NMI-like notification has its own
+fixmap slot and lock (FIX_APEI_GHES_SDEI_NORMAL / _CRITICAL, ghes_notify_lock_sdei_normal /
+_critical). Before it the NMI-like sources shared one (`Era.ghes_shared_nmi_slot`): a critical
+event taken while the normal callback holds the lock spins on it forever.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sdei.formats import cper
+from sdei.formats.errors import FormatError
+from sdei.kernel.core import Gen
+from sdei.machine import Access, Note, SendIpi
+
+if TYPE_CHECKING:
+    from sdei.kernel.system import Linux
+    from sdei.machine import PE
+    from sdei.ras import RasFirmware, RasSource
+
+ENOENT, ENOMEM = 2, 12
+POOL_RECORDS = 4  # the estatus pool: records waiting for ghes_proc_in_irq (gen_pool)
+CACHE_SIZE = 4  # GHES_ESTATUS_CACHES_SIZE
+MF_SOFT_OFFLINE = 1 << 3  # include/linux/mm.h (the flag's value is not what matters here)
+HW_ERR = "[Hardware Error]: "
+
+
+@dataclass
+class Queued:
+    """A record copied out of a block, waiting for the irq_work (struct ghes_estatus_node)."""
+
+    source: int
+    record: cper.ErrorStatusBlock
+    raw: bytes
+
+
+@dataclass
+class GhesState:
+    """The GHES driver's state that outlives a callback."""
+
+    pool: list[Queued] = field(default_factory=list)  # the llist, oldest first
+    allocated: int = 0  # estatus pool nodes in use (queued, or being filled)
+    cache: list[bytes] = field(default_factory=list)  # recently printed records
+    seqno: int = 0
+    memory_failures: list[tuple[int, int]] = field(default_factory=list)  # (pfn, flags)
+    panicked: str | None = None
+
+
+def _slot(linux: Linux, critical: bool) -> tuple[str, str]:
+    """(lock, fixmap slot) a callback uses: one per source since the 2019 rework."""
+    if linux.k.era.ghes_shared_nmi_slot:  # v5.0: in_nmi() picked the slot and the lock
+        return "ghes_ioremap_lock_nmi", "FIX_APEI_GHES_NMI"
+    if critical:
+        return "ghes_notify_lock_sdei_critical", "FIX_APEI_GHES_SDEI_CRITICAL"
+    return "ghes_notify_lock_sdei_normal", "FIX_APEI_GHES_SDEI_NORMAL"
+
+
+def sdei_callback(linux: Linux, pe: PE, source: RasSource, critical: bool) -> Gen:
+    """ghes_sdei_{normal,critical}_callback: lock, queue one entry, unlock; on success raise
+    the irq_work. Returns 0 or -ENOENT (which the SDEI handler reports as failed)."""
+    k = linux.k
+    ras: RasFirmware = linux.machine.shared["ras"]
+    lock_name, slot = _slot(linux, critical)
+    lock = linux.machine.lock(f"{k.name}:{lock_name}")
+    yield from k.spin_lock(pe, lock)  # raw_spin_lock: IRQs are already masked in the handler
+    err = yield from _queue_one_entry(linux, pe, ras, source, slot)
+    yield from k.spin_unlock(pe, lock)
+    if err:  # __ghes_sdei_callback: any failure is -ENOENT (the SDEI handler says FAILED)
+        return -ENOENT
+    yield SendIpi(pe.index, lambda target: proc_in_irq(linux, target), "irq_work: ghes_proc")
+    return 0
+
+
+def _queue_one_entry(linux: Linux, pe: PE, ras: RasFirmware, source: RasSource, slot: str) -> Gen:
+    k = linux.k
+    state = linux.ghes
+    desc = source.desc
+    yield Access(f"ghes:{desc.error_status_address:#x}", write=False, label=f"apei_read: {slot}")
+    address = ras.memory.read64(desc.error_status_address)
+    yield Access(f"ghes-block:{address:#x}", write=False, label="ghes_peek_estatus")
+    header = ras.memory.read(address, 20)
+    status, _, _, data_length, _ = struct.unpack("<5I", header)
+    if not status:
+        return ENOENT
+    length = 20 + data_length
+    try:
+        raw = ras.memory.read(address, length)
+        record = cper.parse(raw, f"GHES source {desc.source_id}")
+    except (FormatError, ValueError) as error:  # __ghes_check_estatus refuses it
+        k.printk(pe.index, f"GHES: Failed to read error status block! ({error})")
+        yield from _clear(linux, ras, source, address)
+        return ENOENT
+    if state.allocated >= POOL_RECORDS:  # gen_pool_alloc failed: the record stays in the block
+        return ENOMEM
+    state.allocated += 1
+    node = Queued(desc.source_id, record, raw)
+    if ghes_severity(record.severity) == "panic":
+        yield from _panic(linux, pe, ras, source, address, node)
+    yield from _clear(linux, ras, source, address)
+    if raw in state.cache:  # ghes_estatus_cached(): reported just now, not again
+        state.allocated -= 1
+        yield Note(f"GHES: record of source {desc.source_id} is in the estatus cache: dropped")
+        return 0
+    yield Access("ghes_estatus_llist", label="llist_add(&ghes_estatus_llist)")
+    state.pool.append(node)
+    return 0
+
+
+def _clear(linux: Linux, ras: RasFirmware, source: RasSource, address: int) -> Gen:
+    """ghes_clear_estatus: Block Status 0; GHESv2 acknowledges with (val & preserve) | write."""
+    yield Access(f"ghes-block:{address:#x}", label="ghes_clear_estatus: block_status = 0")
+    ras.memory.write(address, bytes(4))
+    d = source.desc
+    if source.v2 and d.read_ack_address:
+        yield Access(f"ghes:{d.read_ack_address:#x}", label="ghes_ack_error")
+        value = ras.memory.read64(d.read_ack_address)
+        ras.memory.write64(d.read_ack_address, (value & d.read_ack_preserve) | d.read_ack_write)
+
+
+def ghes_severity(severity: int) -> str:
+    """ghes_severity(): the CPER severity as GHES acts on it."""
+    return {cper.RECOVERABLE: "recoverable", cper.CORRECTED: "corrected", cper.INFO: "no"}.get(
+        severity, "panic"
+    )
+
+
+def print_lines(state: GhesState, source_id: int, record: cper.ErrorStatusBlock) -> list[str]:
+    """__ghes_print_estatus: a header line, then cper_estatus_print, under one sequence
+    number."""
+    state.seqno += 1
+    prefix = f"{{{state.seqno}}}{HW_ERR}"
+    header = f"{prefix}Hardware error from APEI Generic Hardware Error Source: {source_id}"
+    return [header, *cper.linux_lines(record, prefix)]
+
+
+def _panic(
+    linux: Linux, pe: PE, ras: RasFirmware, source: RasSource, address: int, node: Queued
+) -> Gen:
+    """__ghes_panic: print the record at KERN_EMERG, clear the block, panic."""
+    k = linux.k
+    for line in print_lines(linux.ghes, node.source, node.record):
+        k.printk(pe.index, line)
+    yield from _clear(linux, ras, source, address)
+    # "GHES: Fatal hardware error" since 5c0e00a391dd (2025, GHES honours panic=); before it,
+    # "Fatal hardware error!" with panic_timeout forced to 30 s.
+    message = "GHES: Fatal hardware error" if k.era.name == "latest" else "Fatal hardware error!"
+    linux.ghes.panicked = message
+    yield from linux.panic(pe, message)
+
+
+def proc_in_irq(linux: Linux, pe: PE) -> Gen:
+    """ghes_proc_in_irq: every queued record, oldest first: ghes_do_proc, then print and cache
+    it unless the cache saw it."""
+    state = linux.ghes
+    yield Access("ghes_estatus_llist", label="llist_del_all(&ghes_estatus_llist)")
+    nodes, state.pool = state.pool, []
+    for node in nodes:
+        yield from do_proc(linux, pe, node)
+        if node.raw not in state.cache:
+            for line in print_lines(state, node.source, node.record):
+                linux.k.printk(pe.index, line)
+            state.cache = [*state.cache[-(CACHE_SIZE - 1) :], node.raw]
+        state.allocated -= 1  # gen_pool_free
+    return 0
+
+
+def do_proc(linux: Linux, pe: PE, node: Queued) -> Gen:
+    """ghes_do_proc (SDEI is never `sync`): memory errors and recoverable ARM cache errors with
+    a physical address go to memory_failure_queue(), PCIe errors with AER info to
+    aer_recover_queue()."""
+    sev = ghes_severity(node.record.severity)
+    for entry in node.record.entries:
+        section = entry.section
+        if isinstance(section, cper.MemoryError):
+            flags = _memory_failure_flags(sev, entry)
+            if flags is not None:
+                yield from _memory_failure(linux, section.physical_address, flags)
+        elif isinstance(section, cper.ArmProcessorError):
+            if sev != "recoverable" or ghes_severity(entry.severity) != "recoverable":
+                continue
+            for info in section.errors:
+                physical = info.validation_bits & cper.ArmErrorInfo.VALID_PHYSICAL_ADDR
+                if info.type == cper.ArmErrorInfo.CACHE and physical:
+                    yield from _memory_failure(linux, info.physical_fault_address, 0)
+                else:
+                    yield Note("GHES: Unhandled processor error type")
+        elif isinstance(section, cper.PcieError):
+            wanted = cper.PcieError.VALID_DEVICE_ID | cper.PcieError.VALID_AER_INFO
+            if section.validation_bits & wanted == wanted:
+                yield Note(
+                    f"GHES: aer_recover_queue({section.segment:04x}:{section.bus:02x}:"
+                    f"{section.device:02x}.{section.function:x})"
+                )
+    return 0
+
+
+def _memory_failure(linux: Linux, address: int, flags: int) -> Gen:
+    pfn = address >> 12
+    yield Access("memory_failure_fifo", label=f"memory_failure_queue({pfn:#x}, {flags:#x})")
+    linux.ghes.memory_failures.append((pfn, flags))
+    yield Note(f"GHES: memory_failure_queue(pfn {pfn:#x}, flags {flags:#x})")
+
+
+def _memory_failure_flags(sev: str, entry: cper.Entry) -> int | None:
+    """ghes_handle_memory_failure: which memory errors are handed on, and how."""
+    section = entry.section
+    assert isinstance(section, cper.MemoryError)
+    if not section.validation_bits & cper.MemoryError.VALID_PA:
+        return None
+    sec_sev = ghes_severity(entry.severity)
+    if sec_sev == "corrected" and entry.flags & THRESHOLD_EXCEEDED:
+        return MF_SOFT_OFFLINE
+    if sev == "recoverable" and sec_sev == "recoverable":
+        return 0
+    return None
+
+
+THRESHOLD_EXCEEDED = 0x8  # CPER_SEC_ERROR_THRESHOLD_EXCEEDED (section descriptor flags)
+
+
+def find_source(linux: Linux, event: int) -> tuple[RasSource, Any] | None:
+    ras = linux.machine.shared.get("ras")
+    if ras is None:
+        return None
+    for source in ras.sources.values():
+        if source.event == event:
+            return source, ras
+    return None
