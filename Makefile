@@ -43,11 +43,28 @@ tfa-source:
 	  fi; \
 	fi
 
+# libcper (PyPI `cper`), the independent CPER decoder the record tests cross-check against: it
+# builds from source with meson and Debian's libjson-c-dev.
+CPER_STAMP := $(VENV)/.cper
+$(CPER_STAMP): $(STAMP)
+	@if ! pkg-config --exists json-c 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing libjson-c-dev and pkg-config (for libcper)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjson-c-dev pkg-config >/dev/null; \
+	  else \
+	    echo "libcper needs json-c: apt-get install libjson-c-dev pkg-config"; \
+	  fi; \
+	fi
+	@if pkg-config --exists json-c 2>/dev/null; then \
+	  $(BIN)/pip install --quiet meson-python meson ninja && \
+	  PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pip install --quiet --no-build-isolation 'cper==0.0.4' && touch $@; \
+	fi
+
 demo: $(STAMP)
 	$(BIN)/sdei demo
 
 # One worker per core: the complete searches dominate, and they are independent.
-test: $(STAMP) tools tfa-source
+test: $(STAMP) tools tfa-source $(CPER_STAMP)
 	$(BIN)/pytest -n auto
 
 # SPIN for the side-by-side table: installed when missing and we are root.

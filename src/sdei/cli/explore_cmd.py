@@ -123,21 +123,26 @@ def scenarios() -> None:
             if s.patches and s.buggy_eras:
                 buggy += f" (+{', '.join(s.patches)})"
             cleared = ", ".join(s.fixed_eras) or "-"
-            if latent:
+            how = "fixed by --patch" if latent else "not in"
+            if s.fix:
                 cleared = " + ".join(s.fix)
+                if not latent:
+                    cleared, how = f"--patch {cleared}", "fixed by"
                 if s.fixed_eras:
                     cleared += f"; not in {', '.join(s.fixed_eras)}"
+            elif "proof" in s.tags:  # a protocol that holds: nothing to find anywhere
+                buggy, how = "none (a proof)", "holds in"
             about = s.description + (f". Why not: {s.unreachable}" if s.unreachable else "")
-            rows.append((s.name, buggy, cleared, s.expected_invariant or "-", about))
+            rows.append((s.name, buggy, cleared, s.expected_invariant or "-", about, how))
         if narrow:  # a block per scenario: five columns do not fit in 80
             console.print(Text(title, style="bold underline"))
-            for name, buggy, cleared, invariant, about in rows:
+            for name, buggy, cleared, invariant, about, how in rows:
                 console.print(
                     Text.assemble(
                         (name, "bold"),
                         "  bug in ",
                         (buggy, "red"),
-                        "; fixed by --patch " if latent else "; not in ",
+                        f"; {how} ",
                         (cleared, "green"),
                     )
                 )
@@ -154,7 +159,7 @@ def scenarios() -> None:
         table.add_column("invariant", style="cyan")
         table.add_column("description")
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*row[:5])
         console.print(table)
     if narrow:
         console.print(Text("Driver patches (--patch NAME)", style="bold underline"))

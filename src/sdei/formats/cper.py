@@ -317,6 +317,31 @@ def build(block: ErrorStatusBlock) -> bytes:
     return block.pack()
 
 
+_RECORD = struct.Struct("<4sHIHIII Q16s16s16s16sQIQ12s".replace(" ", ""))  # UEFI N.2.1, 128
+_DESCRIPTOR = struct.Struct("<IIHBBI16s16sI20s")  # UEFI N.2.2, 72 bytes
+RECORD_VALID_TIMESTAMP = 2
+
+
+def record(block: ErrorStatusBlock, record_id: int = 1) -> bytes:
+    """The same errors as a Common Platform Error Record (UEFI N.2.1-N.2.2: the "CPER" header
+    and a section descriptor per section), the form BERT, ERST and decoders such as libcper
+    read."""
+    sections = [e.section.pack() for e in block.entries]
+    offset = _RECORD.size + _DESCRIPTOR.size * len(sections)
+    descriptors = b""
+    for entry, data in zip(block.entries, sections, strict=True):
+        descriptors += _DESCRIPTOR.pack(
+            offset, len(data), ENTRY_REVISION, entry.validation_bits & 3, 0, entry.flags,
+            entry.section.GUID, entry.fru_id, entry.severity, entry.fru_text,
+        )  # fmt: skip
+        offset += len(data)
+    header = _RECORD.pack(
+        b"CPER", 0x0101, 0xFFFF_FFFF, len(sections), block.severity, 0, offset, 0,
+        bytes(16), bytes(16), bytes(16), bytes(16), record_id, 0, 0, bytes(12),
+    )  # fmt: skip
+    return header + descriptors + b"".join(sections)
+
+
 def parse(data: bytes, path: str = "<error status block>") -> ErrorStatusBlock:
     """The block in `data`; a FormatError naming the byte offset when it is malformed."""
     _need(data, path, 0, _BLOCK.size, "generic error status block header")

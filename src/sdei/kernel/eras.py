@@ -63,6 +63,9 @@ class Era:
     enable_disable_roll_back: bool = False
     # L6: CPU_PM_EXIT leaves a CPU masked that the driver masked (suspend, freeze, ...).
     cpu_pm_respects_driver_mask: bool = False
+    # L7: the crash path completes handlers until firmware answers DENIED, instead of trusting
+    # sdei_active_{critical,normal}_event, which a handler records only some instructions in.
+    crash_abort_until_denied: bool = False
     # The patches applied on top of the release (names, in the order given).
     patches: tuple[str, ...] = ()
 
@@ -174,7 +177,7 @@ _HISTORIC = (
     ),
 )
 
-_PROPOSED = (
+_PROPOSED: tuple[Patch, ...] = (
     Patch(
         "unregister-takes-cpus-read-lock",
         "sdei_event_unregister() and sdei_event_disable() hold cpus_read_lock() around their "
@@ -221,6 +224,19 @@ _PROPOSED = (
         "suspend, freeze, reboot or a broken interface",
         {"cpu_pm_respects_driver_mask": True},
         fixes="L6",
+        upstream=False,
+    ),
+)
+
+_PROPOSED += (
+    Patch(
+        "crash-abort-until-denied",
+        "sdei_handler_abort() completes running handlers with COMPLETE_AND_RESUME until "
+        "firmware answers DENIED, instead of only those sdei_active_{critical,normal}_event "
+        "name: a critical event taken in the first instructions of __sdei_asm_handler leaves "
+        "the normal handler it interrupted unrecorded",
+        {"crash_abort_until_denied": True},
+        fixes="L7",
         upstream=False,
     ),
 )

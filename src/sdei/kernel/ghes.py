@@ -62,6 +62,8 @@ class GhesState:
     seqno: int = 0
     memory_failures: list[tuple[int, int]] = field(default_factory=list)  # (pfn, flags)
     panicked: str | None = None
+    taken: dict[int, int] = field(default_factory=dict)  # records copied out, by source
+    irq_work_on: int | None = None  # the CPU ghes_proc_irq_work is pending on
 
 
 def _slot(linux: Linux, critical: bool) -> tuple[str, str]:
@@ -85,7 +87,13 @@ def sdei_callback(linux: Linux, pe: PE, source: RasSource, critical: bool) -> Ge
     yield from k.spin_unlock(pe, lock)
     if err:  # __ghes_sdei_callback: any failure is -ENOENT (the SDEI handler says FAILED)
         return -ENOENT
-    yield SendIpi(pe.index, lambda target: proc_in_irq(linux, target), "irq_work: ghes_proc")
+    # irq_work_queue(&ghes_proc_irq_work): one work for the whole system. Claiming it queues it
+    # on this CPU and raises a self-IPI; while it is pending (on whichever CPU claimed it) a
+    # queue elsewhere does nothing - the records wait on the global llist for that CPU.
+    yield Access("ghes_proc_irq_work", label="irq_work_queue(&ghes_proc_irq_work)")
+    if linux.ghes.irq_work_on is None:
+        linux.ghes.irq_work_on = pe.index
+        yield SendIpi(pe.index, lambda target: proc_in_irq(linux, target), "irq_work: ghes_proc")
     return 0
 
 
@@ -111,6 +119,7 @@ def _queue_one_entry(linux: Linux, pe: PE, ras: RasFirmware, source: RasSource, 
     if state.allocated >= POOL_RECORDS:  # gen_pool_alloc failed: the record stays in the block
         return ENOMEM
     state.allocated += 1
+    state.taken[desc.source_id] = state.taken.get(desc.source_id, 0) + 1
     node = Queued(desc.source_id, record, raw)
     if ghes_severity(record.severity) == "panic":
         yield from _panic(linux, pe, ras, source, address, node)
@@ -163,13 +172,18 @@ def _panic(
     # "Fatal hardware error!" with panic_timeout forced to 30 s.
     message = "GHES: Fatal hardware error" if k.era.name == "latest" else "Fatal hardware error!"
     linux.ghes.panicked = message
-    yield from linux.panic(pe, message)
+    if linux.config.kdump:  # panic() -> __crash_kexec() when a crash kernel is loaded
+        yield from linux.crash_kexec(pe, message)
+    else:
+        yield from linux.panic(pe, message)
 
 
 def proc_in_irq(linux: Linux, pe: PE) -> Gen:
     """ghes_proc_in_irq: every queued record, oldest first: ghes_do_proc, then print and cache
     it unless the cache saw it."""
     state = linux.ghes
+    yield Access("ghes_proc_irq_work", label="irq_work_run: ghes_proc_irq_work")
+    state.irq_work_on = None  # irq_work_single clears PENDING before it calls the function
     yield Access("ghes_estatus_llist", label="llist_del_all(&ghes_estatus_llist)")
     nodes, state.pool = state.pool, []
     for node in nodes:
@@ -243,4 +257,28 @@ def find_source(linux: Linux, event: int) -> tuple[RasSource, Any] | None:
     for source in ras.sources.values():
         if source.event == event:
             return source, ras
+    return None
+
+
+def unhandled(linux: Linux) -> str | None:
+    """The `ghes-record-handled` oracle: every record firmware wrote was copied out by the OS,
+    its block cleared and (GHESv2) acknowledged, and every copy processed."""
+    ras: RasFirmware | None = linux.machine.shared.get("ras")
+    if ras is None or linux.k.stopped:
+        return None
+    for sid, source in sorted(ras.sources.items()):
+        if source.event not in linux.ghes_sources:
+            continue  # GHES did not register it (no SDEI notification before v5.1)
+        written = sum(1 for i in ras.written if i.source == sid and i.record is not None)
+        taken = linux.ghes.taken.get(sid, 0)
+        if taken < written:
+            return f"GHES source {sid}: firmware wrote {written} record(s), the OS read {taken}"
+        if ras.busy(source):
+            return f"GHES source {sid}: {ras.busy(source)} (nothing will read it)"
+    if linux.ghes.pool:
+        where = linux.ghes.irq_work_on
+        stuck = f" (its irq_work is pending on CPU{where})" if where is not None else ""
+        return (
+            f"{len(linux.ghes.pool)} record(s) queued for ghes_proc_in_irq, never processed{stuck}"
+        )
     return None

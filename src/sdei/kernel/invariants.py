@@ -13,6 +13,8 @@
   ghes) that its owner has freed.
 - masked-cpu-event: no event was delivered to a CPU the driver had masked for suspend,
   freeze, reboot or a broken interface (CPU_PM_EXIT unmasks whoever masked: L6).
+- ghes-record-handled: every error record firmware wrote into a GHES block was read by the
+  OS, the block cleared and (GHESv2) acknowledged, and the copy processed (docs/ras.md).
 Stale entry points, per-CPU data, deadlocks and kernel assertions are caught where they
 happen (engine, entry path, primitives).
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sdei.abi import Function
+from sdei.kernel import ghes
 from sdei.kernel.core import EBUSY, EPERM, HeapRef
 from sdei.machine import Invariant, Machine, Observer
 
@@ -244,6 +247,7 @@ def install(machine: Machine, root: Linux) -> None:
         ("flags-agree", check_flags_agree),
         ("online-unmasked", check_online_unmasked),
         ("crash-kernel-interrupts", check_crash_kernel),
+        ("ghes-record-handled", lambda m, r: ghes.unhandled(current(r))),
     )
     for name, check in checks:
         machine.add_invariant(

@@ -65,6 +65,7 @@ class BootConfig:
     ghes_events: tuple[int, ...] = ()  # HEST GHES sources notified by SDEI
     name: str = "linux"
     crash_kernel_base: int = 0xB000_0000
+    kdump: bool = False  # a crash kernel is loaded: panic() goes to __crash_kexec()
     probe: bool = True  # probe SDEI at boot (scenarios may race the probe instead)
     booted_el2: bool | None = None  # booted at EL2; with vhe=False SDEI gives up (§3.4)
     patches: tuple[str, ...] = ()  # driver patches on top of the era (sdei.kernel.eras)
@@ -567,7 +568,14 @@ class Linux:
             yield from k.local_daif_mask(pe)
             yield from self._stop_others(pe, self._crash_stop_handler, "crash stop")
             yield from self.driver.mask_local(pe)
-        if k.era.crash_aborts_handlers:
+        if k.era.crash_aborts_handlers and k.era.crash_abort_until_denied:
+            k.active[pe.index][0] = k.active[pe.index][1] = 0
+            # Returns only when firmware says no handler runs (DENIED); else firmware resumes
+            # the interrupted context at crash_abort_continue, which comes back here.
+            yield from self.driver.call(
+                pe, Function.EVENT_COMPLETE_AND_RESUME, self.symbol("crash_abort_continue")
+            )
+        elif k.era.crash_aborts_handlers:
             active = k.active[pe.index]
             for slot in (1, 0):  # critical first, then normal (5cd474e57368)
                 if active[slot]:

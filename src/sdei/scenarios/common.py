@@ -95,6 +95,7 @@ def boot(
     setup: Callable[[Linux, PE], Gen] | None = None,
     max_steps: int = 20_000,
     ghes: tuple[GhesSource, ...] = (),
+    kdump: bool = False,
 ) -> Booted:
     """Boot Linux on CPU0 of a `cpus`-PE reference machine, bring up `online` (default all),
     run `setup` on CPU0, and stop at quiescence with the set-up's choices forgotten."""
@@ -111,6 +112,7 @@ def boot(
             probe=probe,
             secondaries=secondaries,
             ghes_events=tuple(g.event for g in ghes if g.event is not None),
+            kdump=kdump,
         ),
         after_boot=setup,
     )
