@@ -133,7 +133,7 @@ def test_bad_options_name_the_option(args: list[str], option: str) -> None:
 
 def test_choices_are_listed_in_help() -> None:
     result = runner.invoke(app, ["explore", "--help"])
-    assert "[v4-rfc|v4.16|v5.7|v5.8|v6.4|v6.6|v6.12|latest|pre-apei-rework]" in result.output
+    assert "[v4-rfc|v4.16|v5.7|v5.8|v6.1|v6.4|v6.6|v6.12|latest|pre-apei-rework]" in result.output
     assert "[auto|dfs|pct|random|swarm]" in result.output
     assert "[dpor|sleep|none]" in result.output and "[spec|tfa]" in result.output
 

@@ -14,7 +14,7 @@ def test_the_pre_rework_deadlock_is_on_the_shared_ghes_lock() -> None:
 
 
 def test_a_record_stranded_on_a_dying_cpu_names_where_the_irq_work_is() -> None:
-    report = explore("ghes-error-during-offline", era="v5.8", jobs=1, shrink=False)
+    report = explore("ghes-error-during-offline", era="v6.1", jobs=1, shrink=False)
     assert report.counterexample is not None, report.status()
     assert "its irq_work is pending on CPU1" in report.counterexample.violation.message
 
@@ -37,3 +37,17 @@ def test_l7_the_crash_path_misses_an_unrecorded_normal_handler() -> None:
         shrink=False,
     )
     assert patched.counterexample is None, patched.status()
+
+
+def test_sdei_scenarios_lists_the_ras_group() -> None:
+    from typer.testing import CliRunner
+
+    from sdei.cli import app
+
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["scenarios"])
+    assert result.exit_code == 0, result.output
+    text = result.output[result.output.index("Firmware-first RAS") :]
+    for name in ("ghes-critical-over-normal", "ghes-ack-race", "ghes-error-during-offline",
+                 "ghes-fatal-in-handler"):  # fmt: skip
+        assert name in text
+    assert "none (a proof)" in text and "--patch crash-abort-until-denied" in text

@@ -25,7 +25,8 @@ DETERMINISTIC = (hibernate_shared, thaw_failure, freeze_state_id, crash_in_handl
 
 def test_every_era_is_defined_and_ordered() -> None:
     assert ERA_NAMES == (
-        "v4-rfc", "v4.16", "v5.7", "v5.8", "v6.4", "v6.6", "v6.12", "latest", "pre-apei-rework",
+        "v4-rfc", "v4.16", "v5.7", "v5.8", "v6.1", "v6.4", "v6.6", "v6.12", "latest",
+        "pre-apei-rework",
     )  # fmt: skip
     assert era("v4.16").flags_before_call and not era("v5.7").flags_before_call
     assert era("v6.4").freeze_wrong_state_id and not era("v6.12").freeze_wrong_state_id

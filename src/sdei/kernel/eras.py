@@ -63,6 +63,10 @@ class Era:
     enable_disable_roll_back: bool = False
     # L6: CPU_PM_EXIT leaves a CPU masked that the driver masked (suspend, freeze, ...).
     cpu_pm_respects_driver_mask: bool = False
+    # arm64's __cpu_disable() tears the IPIs down (ipi_teardown, with the v5.10 IPI rework): a
+    # dying CPU takes no IPI after take_cpu_down. Before it, multi_cpu_stop re-enabled IRQs
+    # on the dying CPU and a pending IPI ran before cpu_die().
+    ipi_teardown: bool = False
     # L7: the crash path completes handlers until firmware answers DENIED, instead of trusting
     # sdei_active_{critical,normal}_event, which a handler records only some instructions in.
     crash_abort_until_denied: bool = False
@@ -119,14 +123,8 @@ _V5_7 = replace(
     ghes_helpers=True,
 )
 _V5_8 = replace(_V5_7, name="v5.8", nmi_single_hcr_slot=False)
-_V6_4 = replace(
-    _V5_8,
-    name="v6.4",
-    hotplug_starting=False,
-    freeze_wrong_state_id=True,
-    entry_sets_pan=True,
-    agdi_driver=True,
-)
+_V6_1 = replace(_V5_8, name="v6.1", entry_sets_pan=True, agdi_driver=True, ipi_teardown=True)
+_V6_4 = replace(_V6_1, name="v6.4", hotplug_starting=False, freeze_wrong_state_id=True)
 _V6_6 = replace(_V6_4, name="v6.6", crash_aborts_handlers=True)
 _V6_12 = replace(_V6_6, name="v6.12", freeze_wrong_state_id=False)
 
@@ -142,6 +140,7 @@ ERAS: dict[str, Era] = {
     "v4.16": _V4_16,
     "v5.7": _V5_7,
     "v5.8": _V5_8,
+    "v6.1": _V6_1,
     "v6.4": _V6_4,
     "v6.6": _V6_6,
     "v6.12": _V6_12,

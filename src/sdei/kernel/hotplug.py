@@ -272,6 +272,17 @@ class Hotplug:
                 yield from fn(target)
                 yield Access("stop_machine:done")
                 done.append(True)
+                if not k.era.ipi_teardown:  # before v5.10 the dying CPU still takes its IPIs:
+                    # IRQs are on from multi_cpu_stop's return to do_idle, thousands of
+                    # instructions: a pending one is taken before the CPU reaches cpu_die.
+                    yield from k.local_irq_restore(target, was)
+                    yield WaitUntil(
+                        lambda: not target.ipi_queue,
+                        (f"ipi:{target.index}",),
+                        "idle: pending IPIs taken",
+                        stable=True,
+                    )
+                    yield from k.local_irq_save(target)
                 yield Local("cpu_die")
                 yield from k.psci(target, Psci.CPU_OFF)
                 return 0
