@@ -19,7 +19,7 @@ import dataclasses
 import struct
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from sdei.formats.errors import FormatError, at
 
@@ -54,8 +54,23 @@ def guid_text(raw: bytes) -> str:
 # ------------------------------------------------------------------ sections
 
 
+class _Packed:
+    """A fixed-layout structure: its dataclass fields, in order, are its LAYOUT's."""
+
+    LAYOUT: ClassVar[struct.Struct]
+    NAME: ClassVar[str]
+
+    def pack(self) -> bytes:
+        return self.LAYOUT.pack(*(getattr(self, f) for f in _fields(self)))
+
+    @classmethod
+    def unpack(cls, data: bytes, path: str, offset: int) -> Self:
+        _need(data, path, offset, cls.LAYOUT.size, f"{cls.NAME} section")
+        return cls(*cls.LAYOUT.unpack_from(data, offset))
+
+
 @dataclass(frozen=True)
-class MemoryError:
+class MemoryError(_Packed):
     """Memory Error Section (UEFI N.2.5, `struct cper_sec_mem_err`, 80 bytes)."""
 
     GUID: ClassVar[bytes] = _guid("a5bc1114-6f64-4ede-b863-3e83ed7c83b1")
@@ -91,17 +106,9 @@ class MemoryError:
     card_handle: int = 0
     module_handle: int = 0
 
-    def pack(self) -> bytes:
-        return self.LAYOUT.pack(*(getattr(self, f) for f in _fields(self)))
-
-    @classmethod
-    def unpack(cls, data: bytes, path: str, offset: int) -> MemoryError:
-        _need(data, path, offset, cls.LAYOUT.size, "memory error section")
-        return cls(*cls.LAYOUT.unpack_from(data, offset))
-
 
 @dataclass(frozen=True)
-class PcieError:
+class PcieError(_Packed):
     """PCI Express Error Section (UEFI N.2.7, `struct cper_sec_pcie`, 208 bytes)."""
 
     GUID: ClassVar[bytes] = _guid("d995e954-bbc1-430f-ad91-b44dcb3c6f35")
@@ -136,19 +143,12 @@ class PcieError:
     capability: bytes = bytes(60)
     aer_info: bytes = bytes(96)
 
-    def pack(self) -> bytes:
-        return self.LAYOUT.pack(*(getattr(self, f) for f in _fields(self)))
-
-    @classmethod
-    def unpack(cls, data: bytes, path: str, offset: int) -> PcieError:
-        _need(data, path, offset, cls.LAYOUT.size, "PCIe error section")
-        return cls(*cls.LAYOUT.unpack_from(data, offset))
-
 
 @dataclass(frozen=True)
-class ArmErrorInfo:
+class ArmErrorInfo(_Packed):
     """ARM Processor Error Information (UEFI N.2.4.4.1, `struct cper_arm_err_info`, 32 bytes)."""
 
+    NAME: ClassVar[str] = "ARM error information"
     LAYOUT: ClassVar[struct.Struct] = struct.Struct("<BBHBHBQQQ")
     VALID_MULTIPLE_ERROR, VALID_FLAGS, VALID_ERR_INFO = 1 << 0, 1 << 1, 1 << 2
     VALID_VIRT_ADDR, VALID_PHYSICAL_ADDR = 1 << 3, 1 << 4
@@ -164,9 +164,6 @@ class ArmErrorInfo:
     error_info: int = 0
     virtual_fault_address: int = 0
     physical_fault_address: int = 0
-
-    def pack(self) -> bytes:
-        return self.LAYOUT.pack(*(getattr(self, f) for f in _fields(self)))
 
 
 @dataclass(frozen=True)
