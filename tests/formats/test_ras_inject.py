@@ -97,3 +97,9 @@ def test_the_perfetto_trace_shows_the_handler_on_the_cpu_that_took_it(tmp_path: 
     assert handler, [e.name for e in begins]
     took = next(line for line in result.output.splitlines() if "enters the handler" in line)
     assert names[handler[0].track_uuid].startswith(took.split()[0])  # the same CPU
+
+
+def test_a_kernel_without_the_sdei_notification_leaves_the_record_unread(tables: Path) -> None:
+    report = inject(discover_acpi(tables), "memory", "recoverable", 0x8000_1000, era="v4.16")
+    assert not report.registered and report.memory_failures == []
+    assert any("Unknown notification type" in line for _, line in report.log)

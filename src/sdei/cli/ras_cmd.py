@@ -105,6 +105,7 @@ def inject_cmd(
             parser=_number,
             metavar="ADDR",
             help="Physical address (memory, processor) or PCIe bus/dev/fn (pcie).",
+            show_default="0x80001000",
         ),
     ] = 0x8000_1000,
     severity: Annotated[
@@ -168,7 +169,13 @@ def _show(console: Any, r: InjectReport) -> None:
         if "[Hardware Error]" in line or "GHES" in line or "Memory failure" in line:
             console.print(Text(f"  CPU{cpu}  {line}"))
     outcome = Text("Outcome: ", style="bold")
-    if r.panic:
+    if not r.registered:
+        outcome.append(
+            "not read - GHES did not register this source's SDEI event (no SDEI notification "
+            "before v5.1); the record stays in the block",
+            style="yellow",
+        )
+    elif r.panic:
         outcome.append(f"panic ({r.panic})", style="red")
     elif r.memory_failures:
         outcome.append(", ".join(f"memory_failure_queue(pfn {pfn:#x}, flags {flags:#x})"

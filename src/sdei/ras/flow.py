@@ -61,6 +61,7 @@ class InjectReport:
     panic: str | None = None
     violation: str | None = None
     lost: list[tuple[int, str]] = field(default_factory=list)
+    registered: bool = True  # GHES registered the source's event (SDEI notification: v5.1+)
 
 
 def inject(
@@ -127,4 +128,5 @@ def inject(
         linux.ghes.panicked,
         str(result.violation) if result.violation is not None else None,
         list(ras.lost),
+        source.event in linux.ghes_sources,
     )
