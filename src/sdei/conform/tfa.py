@@ -323,36 +323,30 @@ def _compile(command: list[str], what: Path) -> None:
         raise TargetError(f"tfa: building {what.name} failed: {first}")
 
 
-@dataclass
-class _Host:
-    """The library's functions, typed."""
-
-    lib: ctypes.CDLL
-
-    def __post_init__(self) -> None:
-        lib = self.lib
-        u, i, u64 = ctypes.c_uint, ctypes.c_int, ctypes.c_uint64
-        p64 = ctypes.POINTER(ctypes.c_uint64)
-        sigs: dict[str, tuple[list[type], type | None]] = {
-            "sdei_host_snapshot_size": ([], ctypes.c_size_t),
-            "sdei_host_save": ([ctypes.c_void_p], None),
-            "sdei_host_restore": ([ctypes.c_void_p], None),
-            "sdei_host_failure": ([], ctypes.c_char_p),
-            "sdei_host_boot": ([u, i, ctypes.c_void_p], i),
-            "sdei_host_call": ([u, ctypes.c_uint32, u64, u64, u64, u64, u64, p64,
-                                ctypes.POINTER(i)], i),
-            "sdei_host_set_interrupted": ([u, u64, u64, p64], None),
-            "sdei_host_context": ([u, p64], None),
-            "sdei_host_candidates": ([u, ctypes.POINTER(u), i], i),
-            "sdei_host_take": ([u, u, i], i),
-            "sdei_host_owned": ([u, u], i),
-            "sdei_host_assert_interrupt": ([u, u], None),
-            "sdei_host_power_on": ([u], i),
-        }  # fmt: skip
-        for name, (args, result) in sigs.items():
-            fn = getattr(lib, name)
-            fn.argtypes = args
-            fn.restype = result
+def _declare(lib: ctypes.CDLL) -> None:
+    """Give the library's functions their C types."""
+    u, i, u64 = ctypes.c_uint, ctypes.c_int, ctypes.c_uint64
+    p64 = ctypes.POINTER(ctypes.c_uint64)
+    sigs: dict[str, tuple[list[type], type | None]] = {
+        "sdei_host_snapshot_size": ([], ctypes.c_size_t),
+        "sdei_host_save": ([ctypes.c_void_p], None),
+        "sdei_host_restore": ([ctypes.c_void_p], None),
+        "sdei_host_failure": ([], ctypes.c_char_p),
+        "sdei_host_boot": ([u, i, ctypes.c_void_p], i),
+        "sdei_host_call": ([u, ctypes.c_uint32, u64, u64, u64, u64, u64, p64,
+                            ctypes.POINTER(i)], i),
+        "sdei_host_set_interrupted": ([u, u64, u64, p64], None),
+        "sdei_host_context": ([u, p64], None),
+        "sdei_host_candidates": ([u, ctypes.POINTER(u), i], i),
+        "sdei_host_take": ([u, u, i], i),
+        "sdei_host_owned": ([u, u], i),
+        "sdei_host_assert_interrupt": ([u, u], None),
+        "sdei_host_power_on": ([u], i),
+    }  # fmt: skip
+    for name, (args, result) in sigs.items():
+        fn = getattr(lib, name)
+        fn.argtypes = args
+        fn.restype = result
 
 
 class TfaTarget:
@@ -383,7 +377,7 @@ class TfaTarget:
             except OSError as error:
                 raise TargetError(f"tfa: {path} (built from {self.source}) does not load: "
                                   f"{error}; remove it to rebuild") from None  # fmt: skip
-        self._h = _Host(self._lib)
+        _declare(self._lib)
         size = self._lib.sdei_host_snapshot_size()
         self._pristine = ctypes.create_string_buffer(size)
         self._scratch = ctypes.create_string_buffer(size)

@@ -49,6 +49,9 @@ class Era:
     # share one fixmap slot and one raw spinlock (kernel/ghes.py). No release wired SDEI to
     # that code; a patch puts it back to show why the wire-up waited for the rework.
     ghes_shared_nmi_slot: bool = False
+    # __ghes_panic honours panic= and says "GHES: Fatal hardware error" (5c0e00a391dd, 2025);
+    # before it, "Fatal hardware error!" with panic_timeout forced to 30 s.
+    ghes_honours_panic: bool = False
     # Fixes this project proposes for latent issues in today's driver (linux-client.md §12);
     # no release has them, a patch switches them on.
     # L1: unregister and disable take cpus_read_lock, like register and enable.
@@ -127,6 +130,7 @@ _V6_1 = replace(_V5_8, name="v6.1", entry_sets_pan=True, agdi_driver=True, ipi_t
 _V6_4 = replace(_V6_1, name="v6.4", hotplug_starting=False, freeze_wrong_state_id=True)
 _V6_6 = replace(_V6_4, name="v6.6", crash_aborts_handlers=True)
 _V6_12 = replace(_V6_6, name="v6.12", freeze_wrong_state_id=False)
+_LATEST = replace(_V6_12, name="latest", ghes_honours_panic=True)
 
 ERAS: dict[str, Era] = {
     "v4-rfc": replace(
@@ -144,11 +148,11 @@ ERAS: dict[str, Era] = {
     "v6.4": _V6_4,
     "v6.6": _V6_6,
     "v6.12": _V6_12,
-    "latest": replace(_V6_12, name="latest"),
+    "latest": _LATEST,
     # Not a release: today's driver with GHES as it was before the 2019 "in_nmi() rework and
     # SDEI wire-up" (one fixmap slot and one lock for every NMI-like notification), which is
     # why that series wired SDEI up only after the rework.
-    "pre-apei-rework": replace(_V6_12, name="pre-apei-rework", ghes_shared_nmi_slot=True),
+    "pre-apei-rework": replace(_LATEST, name="pre-apei-rework", ghes_shared_nmi_slot=True),
 }
 ERA_NAMES = tuple(ERAS)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sdei.formats import cper
 from sdei.formats.errors import FormatError
@@ -103,7 +103,7 @@ def _queue_one_entry(linux: Linux, pe: PE, ras: RasFirmware, source: RasSource, 
     desc = source.desc
     yield Access(f"ghes:{desc.error_status_address:#x}", write=False, label=f"apei_read: {slot}")
     address = ras.memory.read64(desc.error_status_address)
-    yield Access(f"ghes-block:{address:#x}", write=False, label="ghes_peek_estatus")
+    yield Access(source.resource, write=False, label="ghes_peek_estatus")
     header = ras.memory.read(address, 20)
     status, _, _, data_length, _ = struct.unpack("<5I", header)
     if not status:
@@ -135,11 +135,11 @@ def _queue_one_entry(linux: Linux, pe: PE, ras: RasFirmware, source: RasSource, 
 
 def _clear(linux: Linux, ras: RasFirmware, source: RasSource, address: int) -> Gen:
     """ghes_clear_estatus: Block Status 0; GHESv2 acknowledges with (val & preserve) | write."""
-    yield Access(f"ghes-block:{address:#x}", label="ghes_clear_estatus: block_status = 0")
+    yield Access(source.resource, label="ghes_clear_estatus: block_status = 0")
     ras.memory.write(address, bytes(4))
     d = source.desc
     if source.v2 and d.read_ack_address:
-        yield Access(f"ghes:{d.read_ack_address:#x}", label="ghes_ack_error")
+        yield Access(source.resource, label="ghes_ack_error")
         value = ras.memory.read64(d.read_ack_address)
         ras.memory.write64(d.read_ack_address, (value & d.read_ack_preserve) | d.read_ack_write)
 
@@ -168,9 +168,7 @@ def _panic(
     for line in print_lines(linux.ghes, node.source, node.record):
         k.printk(pe.index, line)
     yield from _clear(linux, ras, source, address)
-    # "GHES: Fatal hardware error" since 5c0e00a391dd (2025, GHES honours panic=); before it,
-    # "Fatal hardware error!" with panic_timeout forced to 30 s.
-    message = "GHES: Fatal hardware error" if k.era.name == "latest" else "Fatal hardware error!"
+    message = "GHES: Fatal hardware error" if k.era.ghes_honours_panic else "Fatal hardware error!"
     linux.ghes.panicked = message
     if linux.config.kdump:  # panic() -> __crash_kexec() when a crash kernel is loaded
         yield from linux.crash_kexec(pe, message)
@@ -250,14 +248,12 @@ def _memory_failure_flags(sev: str, entry: cper.Entry) -> int | None:
 THRESHOLD_EXCEEDED = 0x8  # CPER_SEC_ERROR_THRESHOLD_EXCEEDED (section descriptor flags)
 
 
-def find_source(linux: Linux, event: int) -> tuple[RasSource, Any] | None:
-    ras = linux.machine.shared.get("ras")
+def find_source(linux: Linux, event: int) -> RasSource | None:
+    """The firmware error source notified by `event`, when firmware reports in memory here."""
+    ras: RasFirmware | None = linux.machine.shared.get("ras")
     if ras is None:
         return None
-    for source in ras.sources.values():
-        if source.event == event:
-            return source, ras
-    return None
+    return next((s for s in ras.sources.values() if s.event == event), None)
 
 
 def unhandled(linux: Linux) -> str | None:

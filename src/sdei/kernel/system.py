@@ -235,9 +235,9 @@ class Linux:
         if isinstance(arg, HeapRef):  # the callback reads its struct ghes
             yield Access(f"heap:{arg.address:#x}", write=False)
             self.k.heap.deref(arg.address)
-        found = ghes.find_source(self, event)
-        if found is not None:  # firmware reports errors in memory here (sdei.ras)
-            return (yield from ghes.sdei_callback(self, pe, found[0], "critical" in lock_name))
+        source = ghes.find_source(self, event)
+        if source is not None:  # firmware reports errors in memory here (sdei.ras)
+            return (yield from ghes.sdei_callback(self, pe, source, "critical" in lock_name))
         lock = self.machine.lock(f"{self.k.name}:{lock_name}")
         was = yield from self.k.local_irq_save(pe)
         yield from self.k.spin_lock(pe, lock)

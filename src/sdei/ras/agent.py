@@ -31,7 +31,7 @@ def reporting(
 
     def agent(pe: PE) -> Any:
         for _ in range(repeat):
-            yield Access(f"ghes-block:{source.block_address:#x}", label="firmware writes")
+            yield Access(source.resource, label="firmware writes")
             injection = ras.write(source, record)
             if done is not None:
                 done.append(injection)

@@ -66,6 +66,12 @@ class RasSource:
     def v2(self) -> bool:
         return self.desc.ghes_version == 2
 
+    @property
+    def resource(self) -> str:
+        """The shared variable firmware and OS steps on this source name: its block and its
+        Read Ack register together, as firmware reads both to decide and writes both."""
+        return f"ghes-block:{self.block_address:#x}"
+
 
 @dataclass(frozen=True)
 class Injection:
