@@ -31,9 +31,9 @@ BUDGET_SECONDS, BUDGET_RUNS = 30, 250
 # Executions a complete dfs takes, per reduction (none, sleep, dpor): stateless, and with
 # states kept (the default; a state reached again ends the execution).
 COUNTS = {
-    LOCKED_UPDATE: ((12, 6, 3), (12, 6, 3)),
+    LOCKED_UPDATE: ((12, 6, 2), (12, 6, 2)),
     INDEPENDENT: ((20, 4, 1), (20, 4, 1)),
-    ORDERED: ((14, 7, 3), (14, 7, 3)),
+    ORDERED: ((14, 7, 2), (14, 7, 2)),
     MASKED_LOCK: ((49, 10, 5), (42, 10, 5)),
 }
 

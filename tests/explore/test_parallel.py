@@ -17,7 +17,7 @@ from sdei.explore.budget import Budget
 from sdei.explore.parallel import Pool, Task, TaskResult
 from sdei.explore.target import Target, stable_seed
 
-from .toys import ABBA, LOST_UPDATE, ORDERED
+from .toys import ABBA, LOCKED_UPDATE, LOST_UPDATE, ORDERED
 
 
 def test_two_jobs_find_the_same_bugs() -> None:
@@ -31,7 +31,8 @@ def test_two_jobs_find_the_same_bugs() -> None:
 
 
 def test_two_jobs_dfs_completes() -> None:
-    report = explore(ORDERED, strategy="dfs", jobs=2, budget=30, warm_up=False)
+    # Four CPUs: more executions than the round-robin opening takes, so the tree is split.
+    report = explore(LOCKED_UPDATE, strategy="dfs", cpus=4, jobs=2, budget=30, warm_up=False)
     assert report.complete and not report.found, report.status()
     assert any("subtrees" in note for note in report.notes)
 

@@ -455,12 +455,18 @@ def _parallel_dfs(
     """Split the tree SPLIT_DEPTH choices deep and search the subtrees in slices. Complete
     only when every subtree came back complete: a subtree never finished - cut by a budget
     or an interrupt, or lost with its worker - leaves the search incomplete."""
+    opening = dfs.probe(target, budget, reduction=reduction, bound=bound, states=states)
+    if opening is not None and (opening.found or opening.complete or opening.cut):
+        opening.seed = seed
+        return opening  # found, searched to the end or cut in the calling process
     head, frontier = dfs.split(
         target, budget, SPLIT_DEPTH, reduction=reduction, bound=bound, states=states
     )
     result = SearchResult(
         "dfs", seed, bound=bound, reduction=reduction if bound is None else "none"
     )
+    if opening is not None:
+        result.absorb(opening)
     result.absorb(head)
     if head.found is not None or head.cut is not None:
         result.cut = head.cut

@@ -136,6 +136,7 @@ class DfsSearch:
         prefix: Frontier | None = None,
         split_depth: int | None = None,
         states: bool = True,
+        order: str = "continuing",
     ) -> None:
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}")
@@ -145,6 +146,7 @@ class DfsSearch:
             reduction = "sleep"  # above the split, subtrees cannot tell each other their races
         self.target = target
         self.reduction = reduction
+        self.round_robin = order == "round-robin"  # which option a new node tries first
         self.bound = bound
         self.prefix = prefix or Frontier(())
         self.split_depth = split_depth
@@ -249,7 +251,10 @@ class DfsSearch:
         visit = None
         if self.visited is not None:
             visit = self._visit(machine, sleep)
-        index = continuing if continuing in awake else awake[0]
+        if self.round_robin:
+            index = _round_robin(opts, awake, log.last_pe, len(machine.pes))
+        else:
+            index = continuing if continuing in awake else awake[0]
         backtrack = {index} if self.reduction == "dpor" else set(range(len(opts)))
         return Node(
             kind,
@@ -486,10 +491,41 @@ def search(
     states: bool = True,
 ) -> SearchResult:
     """Exhaustive search (the seed only labels the report: dfs draws no random numbers)."""
-    searcher = DfsSearch(target, reduction=reduction, bound=bound, states=states)
-    result = searcher.run(budget, progress)
+    result = probe(target, budget, reduction=reduction, bound=bound, states=states)
+    if result is None or (result.found is None and not result.complete and result.cut is None):
+        searcher = DfsSearch(target, reduction=reduction, bound=bound, states=states)
+        result = finish(result, searcher.run(budget, progress))
     result.seed = seed
     return result
+
+
+def probe(
+    target: Target, budget: Budget, *, reduction: str, bound: int | None, states: bool
+) -> SearchResult | None:
+    """The dfs's opening: the same search with a round-robin first schedule (each new choice
+    point tries the PE after the one that stepped last), cut after PROBE executions. Races
+    that need one thread to be preempted early fall to it in a few executions, where the
+    continuing-first order reaches them only after the variations of every later step. Its
+    executions are real ones and count; a probe that exhausts the tree is a complete search.
+    Only with DPOR: without it a search's size is the number of interleavings (or of sleep-set
+    classes), exactly, and None under a preemption bound (round robin would spend it first)."""
+    if reduction != "dpor" or bound is not None or budget.exhausted() is not None:
+        return None
+    searcher = DfsSearch(target, reduction=reduction, states=states, order="round-robin")
+    result = searcher.run(budget.slice(None, PROBE))
+    budget.used += result.executions
+    if result.cut == "executions" and budget.exhausted() is None:
+        result.cut = None  # the probe's own limit: the search goes on
+    return result
+
+
+def finish(opening: SearchResult | None, rest: SearchResult) -> SearchResult:
+    """The search that follows the probe, with the probe's executions counted in."""
+    if opening is None:
+        return rest
+    opening.absorb(rest)
+    opening.complete, opening.cut = rest.complete, rest.cut
+    return opening
 
 
 def split(
@@ -528,7 +564,15 @@ def search_subtree(
 
 
 TAKES = ("irq", "sdei")  # options that stack a handler on their PE
+PROBE = 16  # executions of the round-robin opening (`probe`)
 SAMPLE = 8  # a stateful search keeps one state in about this many (`DfsSearch._visit`)
+
+
+def _round_robin(opts: tuple[Any, ...], awake: list[int], last_pe: int | None, pes: int) -> int:
+    """The first option awake on the PE after the one that stepped last, cyclically."""
+    if last_pe is None:
+        return awake[0]
+    return min(awake, key=lambda i: ((opts[i][1] - last_pe - 1) % pes, i))
 
 
 def _wakes(step: Option, fp: Footprint, asleep: Option, asleep_fp: Footprint) -> bool:
