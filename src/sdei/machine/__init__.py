@@ -9,17 +9,11 @@ from sdei.machine.chooser import (
 )
 from sdei.machine.codemap import CodeFault, CodeMap, Image
 from sdei.machine.contexts import Context, Kind
+from sdei.machine.engine import Invariant, RunResult
 from sdei.machine.errors import ClientFault, Violation
 from sdei.machine.gic import Gic
 from sdei.machine.locks import Lock
-from sdei.machine.machine import (
-    IPI_SGI,
-    FirmwareFault,
-    Invariant,
-    Machine,
-    MachineConfig,
-    RunResult,
-)
+from sdei.machine.machine import IPI_SGI, FirmwareFault, Machine, MachineConfig
 from sdei.machine.observer import Observer
 from sdei.machine.ops import (
     Access,

@@ -60,7 +60,8 @@ from sdei.machine.ops import (
 from sdei.machine.psci import PSCI_IDS, Psci, canonical
 
 if TYPE_CHECKING:
-    from sdei.machine.machine import Machine, Option
+    from sdei.machine.engine import Option
+    from sdei.machine.machine import Machine
 
 SPI = ("gic:spi", True)
 SPI_READ = ("gic:spi", False)
