@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import signal
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -472,6 +473,7 @@ def _parallel_dfs(
         result.cut = head.cut
         return result
     unfinished = {item.ident: item for item in frontier}
+    search = uuid.uuid4().hex  # the slices of this search share the states of their process
     tasks = [
         Task(
             "dfs-subtree",
@@ -482,6 +484,7 @@ def _parallel_dfs(
             reduction=reduction,
             states=states,
             bound=bound,
+            search=search,
         )
         for item in frontier
     ]

@@ -82,6 +82,15 @@ class Visit:
     sleep: frozenset[Option] | None = None
     summary: dict[tuple[Option, ...], set[tuple[str, bool]]] = field(default_factory=dict)
     truncated: bool = False
+    key: bytes = b""  # the state's fingerprint
+
+    def merge(self, other: Visit) -> None:
+        """What another search of this state found (a slice of the same subtree elsewhere)."""
+        if other.sleep is not None:
+            self.sleep = other.sleep if self.sleep is None else self.sleep & other.sleep
+        for p, fp in other.summary.items():
+            self.summary.setdefault(p, set()).update(fp)
+        self.truncated |= other.truncated
 
 
 @dataclass
@@ -137,6 +146,7 @@ class DfsSearch:
         split_depth: int | None = None,
         states: bool = True,
         order: str = "continuing",
+        visited: dict[bytes, Visit] | None = None,
     ) -> None:
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}")
@@ -155,11 +165,31 @@ class DfsSearch:
         self.branch = 0  # the depth whose choice changed for the coming execution
         # Stateful search: fingerprint -> what was reached there. Off under a preemption bound
         # (a state reached with fewer preemptions could do more).
-        self.visited: dict[bytes, Visit] | None = {} if states and bound is None else None
+        # `visited`: one set shared by the subtrees of a split search that run in this process.
+        self.visited: dict[bytes, Visit] | None = None
+        if states and bound is None:
+            self.visited = {} if visited is None else visited
         self.hit: Visit | None = None  # the visited state that ended the last execution
         if self.prefix.stack is not None:  # resume a subtree where its last slice stopped
             self.stack = copy.deepcopy(self.prefix.stack)
             self.branch = self.prefix.branch
+            if self.visited is not None:
+                self._relink()
+
+    def _relink(self) -> None:
+        """A resumed subtree's nodes keep their states in this process's set: a state its last
+        slice searched (elsewhere) becomes this set's entry, with what both found there."""
+        assert self.visited is not None
+        for node in self.stack:
+            carried = node.visit
+            if carried is None:
+                continue
+            kept = self.visited.get(carried.key)
+            if kept is None:
+                self.visited[carried.key] = carried
+            elif kept is not carried:
+                kept.merge(carried)
+                node.visit = kept
 
     def continuation(self) -> Frontier:
         """Where this search stands: resuming it runs exactly the executions it has left."""
@@ -285,7 +315,7 @@ class DfsSearch:
         key = fingerprint(machine)
         visit = self.visited.get(key)
         if visit is None:
-            visit = self.visited[key] = Visit()
+            visit = self.visited[key] = Visit(key=key)
         elif visit.sleep is not None and not visit.truncated and visit.sleep <= sleep.keys():
             self.hit = visit
             raise Abort("visited")

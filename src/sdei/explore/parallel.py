@@ -48,7 +48,8 @@ class Task:
     executions: int | None = None
     frontier: dfs.Frontier | None = None
     reduction: str = "dpor"
-    states: bool = True  # a stateful dfs (each slice keeps its own states)
+    states: bool = True  # a stateful dfs
+    search: str = ""  # which search a dfs slice belongs to: its process's states are shared
     bound: int | None = None
     depth: int = pct.DEFAULT_DEPTH
     crash_marker: str | None = None  # testing: die, the first time this file is absent
@@ -84,6 +85,7 @@ def run_task(task: Task, stop: threading.Event | None = None) -> TaskResult:
             bound=task.bound,
             prefix=task.frontier,
             states=task.states,
+            visited=_states_of(task.search),
         )
         result = searcher.run(budget)
         continuation = searcher.continuation() if result.cut and not result.found else None
@@ -101,6 +103,22 @@ def run_task(task: Task, stop: threading.Event | None = None) -> TaskResult:
     else:
         raise ValueError(f"unknown task kind {task.kind!r}")
     return TaskResult(task, result, task.start + task.stride * result.executions)
+
+
+_STATES: dict[str, dict[bytes, dfs.Visit]] = {}
+
+
+def _states_of(search: str) -> dict[bytes, dfs.Visit] | None:
+    """The states kept in this process by the slices of `search` that ran here: every subtree
+    of one search may use them (a state searched to the end is searched, whichever subtree
+    reached it). Only the latest search's are kept."""
+    if not search:
+        return None
+    found = _STATES.get(search)
+    if found is None:
+        _STATES.clear()
+        found = _STATES[search] = {}
+    return found
 
 
 def _quiet_worker() -> None:
