@@ -21,6 +21,7 @@ from rich.table import Table
 import bench_dispatcher
 import bench_engine
 import bench_explore
+import bench_parallel
 import bench_spin
 from benchlib import Row
 from sdei import __version__
@@ -34,6 +35,7 @@ SUITES: dict[str, Callable[[float, int], list[Row]]] = {
     "explore": bench_explore.run,
     "explore-builtin": bench_explore.run_builtin,
     "explore-latent": bench_explore.run_latent,
+    "parallel": bench_parallel.run,
     "spin": bench_spin.run,
 }
 

@@ -119,6 +119,7 @@ def _tag(thing: object) -> tuple[str, int]:
 
 
 _GENERATOR = _tag(types.GeneratorType)
+_DICT = _tag(dict)
 _TAGS: dict[type, tuple[str]] = {
     list: ("list",),
     tuple: ("tuple",),
@@ -178,10 +179,17 @@ class Walk:
                 else:
                     walk(item)
         elif t is dict:
-            out.append((_tag(dict), len(o)))
+            out.append((_DICT, len(o)))
+            atoms = _ATOMS
             for k, v in o.items():
-                walk(k)
-                walk(v)
+                if type(k) in atoms:
+                    out.append(k)
+                else:
+                    walk(k)
+                if type(v) in atoms:
+                    out.append(v)
+                else:
+                    walk(v)
         elif t is set or t is frozenset:
             out.append((_tag(t), len(o)))
             for item in o:
@@ -262,9 +270,18 @@ class Walk:
             past = plan.past
             if past:
                 d = {k: v for k, v in d.items() if k not in past}
-            out.append((tag, _tag(tuple(d))))  # the attribute names, as one token
-            for v in d.values():
-                walk(v)
+            names = _tag(tuple(d))  # the attribute names, as one token
+            values = tuple(d.values())
+            atoms = _ATOMS
+            if atoms.issuperset(map(type, values)):
+                out.append((tag, names, values))  # plain values only: one token
+            else:
+                out.append((tag, names))
+                for v in values:
+                    if type(v) in atoms:
+                        out.append(v)
+                    else:
+                        walk(v)
         elif plan.get is None:
             out.append(tag)
         if plan.get is not None:

@@ -444,9 +444,9 @@ class Engine:
         except ClientFault as fault:
             self.violate(fault.invariant, fault.message, pe.index)
         if (
-            not ctx.done
+            (pe.pstate & PSTATE_I != masked or ctx.preempt != preempt)
+            and not ctx.done
             and pe.top is ctx
-            and (pe.pstate & PSTATE_I != masked or ctx.preempt != preempt)
             and not _declares_sched(op)
         ):
             raise ScenarioCodeError(

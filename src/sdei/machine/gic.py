@@ -39,31 +39,31 @@ class Gic:
         """The lines not in their reset state, flat (`sdei.explore.fingerprint`)."""
         lines = tuple(
             (key, state)
-            for key in sorted(self._touched)
-            if (state := _LINE(self.line(key[1], key[0]))) != _RESET
+            for key in sorted(self._lines)
+            if (state := _LINE(self._lines[key])) != _RESET
         )
         return (self.pes, self.spi_count, self.pending_count, lines)
 
     def __init__(self, pes: int, spi_count: int, secure: frozenset[int] = frozenset()) -> None:
         self.pes = pes
         self.spi_count = spi_count
-        self._banked = [[Line() for _ in range(SPI_FIRST)] for _ in range(pes)]
-        self._spis = [Line() for _ in range(spi_count)]
+        # Every line ever read or changed, by (PE, INTID) (PE -1 for an SPI), made on first
+        # use: all others are in their reset state.
+        self._lines: dict[tuple[int, int], Line] = {}
         self.pending_count = 0  # non-secure pending lines, for a fast "anything to take?"
         # (pe, intid) of every line pending now (pe -1 for an SPI): what `deliverable` scans
         self._pending: dict[tuple[int, int], Line] = {}
-        self._touched: set[tuple[int, int]] = set()  # every line ever changed (all others reset)
         for intid in secure:
             for pe in range(pes if intid < SPI_FIRST else 1):
                 self.line(intid, pe).group = 0
 
     def line(self, intid: int, pe: int) -> Line:
-        """The line to change (marked touched) or read."""
-        if intid < SPI_FIRST:
-            self._touched.add((pe, intid))
-            return self._banked[pe][intid]
-        self._touched.add((-1, intid))
-        return self._spis[intid - SPI_FIRST]
+        """The line to change or read."""
+        key = (pe, intid) if intid < SPI_FIRST else (-1, intid)
+        found = self._lines.get(key)
+        if found is None:
+            found = self._lines[key] = Line()
+        return found
 
     def exists(self, intid: int) -> bool:
         return 0 <= intid < SPI_FIRST + self.spi_count
