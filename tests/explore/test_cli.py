@@ -179,3 +179,19 @@ def test_the_timeline_says_what_set_up_it_leaves_out(tmp_path: Path) -> None:
     found = runner.invoke(app, ["explore", "register-hotplug", "--era", "v4.16", "--out", str(out)])
     assert found.exit_code == 1, found.output
     assert "steps 1-" in found.output and ": set-up (boot" in found.output
+
+
+def test_dfs_runs_in_one_process_unless_jobs_is_given() -> None:
+    default = runner.invoke(
+        app, ["explore", "register-hotplug", "--era", "v5.7", "--strategy", "dfs"]
+    )
+    assert default.exit_code == 0, default.output
+    assert "1 job" in default.output and "split" not in default.output
+    auto = runner.invoke(app, ["explore", "register-hotplug", "--era", "v5.7"])
+    assert auto.exit_code == 0, auto.output
+    assert "dfs phase in one process" in auto.output
+    asked = runner.invoke(
+        app, ["explore", "register-hotplug", "--era", "v5.7", "--strategy", "dfs", "--jobs", "2"]
+    )
+    assert asked.exit_code == 0, asked.output
+    assert "dfs split into" in asked.output

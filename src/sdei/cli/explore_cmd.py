@@ -206,7 +206,13 @@ def explore_command(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the randomized strategies.")] = 0,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", min=1, help="Worker processes (default: all cores).")
+        int | None,
+        typer.Option(
+            "--jobs",
+            min=1,
+            help="Worker processes (default: all cores for the randomized search; the dfs, "
+            "alone or as auto's last phase, in one process unless --jobs is given).",
+        ),
     ] = None,
     cluster: Annotated[
         str | None, typer.Option("--cluster", help="Dask scheduler address, e.g. tcp://HOST:8786.")
@@ -259,6 +265,7 @@ def explore_command(
     3: with --require-complete, nothing found but not every interleaving searched."""
     console = make_console()
     created = _prepare_out(out)  # before the search: a bad --out should not cost one
+    split_dfs = jobs is not None  # measured: on few cores a split dfs costs more than it saves
     if jobs is None:
         jobs = os.cpu_count() or 1
     if budget is None and executions is None and strategy != "dfs":
@@ -277,6 +284,7 @@ def explore_command(
                 budget=budget,
                 executions=executions,
                 jobs=jobs,
+                split_dfs=split_dfs,
                 cluster=cluster,
                 reduction=reduction,
                 states=states,

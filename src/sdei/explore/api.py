@@ -219,6 +219,7 @@ def explore(
     stop: threading.Event | None = None,
     handle_sigint: bool = False,
     warm_up: bool = True,
+    split_dfs: bool = True,
 ) -> Report:
     """Search `scenario` (a Scenario, a built-in name or `file.py::name`) for a violation.
 
@@ -229,6 +230,8 @@ def explore(
     scheduler address; with `warm_up` a parallel search first runs a second in this process
     (most searches end there, without paying for workers). With `states` (the default) the
     dfs is stateful: it fingerprints every state it reaches and does not search one twice.
+    Without `split_dfs` the dfs (alone or as `auto`'s last phase) runs in this process whatever
+    `jobs` is: on a few cores a split dfs runs more executions than its workers save.
 
     An error in the scenario's own code (its set-up, an invariant, an operation that is not
     one) raises `UsageError` naming the file and line: it is never reported as a violation.
@@ -260,6 +263,9 @@ def explore(
     pool: Pool | None = None
     try:
         with _sigint_stops(limits.stop, handle_sigint):
+            if not split_dfs and strategy == "dfs" and not cluster:
+                jobs = 1
+                report.jobs = 1
             if jobs > 1 or cluster:
                 pool = Pool(jobs, cluster, warm_up=WARM_UP if warm_up else 0.0)
                 result = _parallel(
@@ -273,6 +279,7 @@ def explore(
                     progress,
                     pool,
                     states=states,
+                    split_dfs=split_dfs or bool(cluster),
                 )
                 report.backend = pool.backend
                 report.jobs = pool.jobs if report.backend != "inline" else 1
@@ -376,6 +383,7 @@ def _parallel(
     pool: Pool,
     *,
     states: bool = True,
+    split_dfs: bool = True,
 ) -> SearchResult:
     if strategy in ("pct", "random", "swarm"):
         return _parallel_random(strategy, target, budget, seed, depth, progress, pool)
@@ -392,7 +400,13 @@ def _parallel(
         if result.found is not None or budget.exhausted() is not None:
             result.cut = None if result.found is not None else budget.exhausted()
             return result
-    systematic = _parallel_dfs(target, budget, seed, reduction, bound, progress, pool, states)
+    if split_dfs:
+        systematic = _parallel_dfs(target, budget, seed, reduction, bound, progress, pool, states)
+    else:
+        systematic = dfs.search(
+            target, budget, seed, reduction=reduction, bound=bound, progress=progress, states=states
+        )
+        result.notes.append("dfs phase in one process (--jobs N splits it)")
     result.absorb(systematic)
     result.complete, result.cut = systematic.complete, systematic.cut
     result.bound, result.reduction = systematic.bound, systematic.reduction
