@@ -79,7 +79,7 @@ def spin_available() -> str:
     return ""
 
 
-def _sdei(cpus: int, buggy: bool) -> tuple[float, int, str]:
+def _sdei(cpus: int, buggy: bool) -> tuple[float, int, int, str]:
     era = "v4.16" if buggy else "v5.7"
     strategy = "auto" if buggy else "dfs"
     report = explore(
@@ -91,7 +91,7 @@ def _sdei(cpus: int, buggy: bool) -> tuple[float, int, str]:
         budget=LIMIT,
         shrink=False,
     )
-    return report.elapsed, report.executions, report.verdict
+    return report.elapsed, report.executions, report.states, report.verdict
 
 
 def rows(sizes: range = SIZES) -> list[Row]:
@@ -127,7 +127,7 @@ def rows(sizes: range = SIZES) -> list[Row]:
                 )
                 spin_on = spin.seconds <= LIMIT and spin.finished
             if sdei_on:
-                seconds, executions, verdict = _sdei(cpus, buggy)
+                seconds, executions, states, verdict = _sdei(cpus, buggy)
                 sdei_time = seconds
                 out.append(
                     Row(
@@ -135,7 +135,8 @@ def rows(sizes: range = SIZES) -> list[Row]:
                         "spec",
                         seconds,
                         "s",
-                        detail=f"{executions:,} executions, {verdict}, one process",
+                        detail=f"{executions:,} executions ({states:,} states kept), {verdict}, "
+                        "one process",
                     )
                 )
                 sdei_on = verdict != "incomplete"
