@@ -470,7 +470,7 @@ def _parallel_dfs(
     """Split the tree SPLIT_DEPTH choices deep and search the subtrees in slices. Complete
     only when every subtree came back complete: a subtree never finished - cut by a budget
     or an interrupt, or lost with its worker - leaves the search incomplete."""
-    opening = dfs.probe(target, budget, reduction=reduction, bound=bound, states=states)
+    opening = dfs.probe(target, budget, reduction=reduction, bound=bound)
     if opening is not None and (opening.found or opening.complete or opening.cut):
         opening.seed = seed
         return opening  # found, searched to the end or cut in the calling process

@@ -156,7 +156,9 @@ class DfsSearch:
             reduction = "sleep"  # above the split, subtrees cannot tell each other their races
         self.target = target
         self.reduction = reduction
-        self.round_robin = order == "round-robin"  # which option a new node tries first
+        if order not in ORDERS:
+            raise ValueError(f"order must be one of {', '.join(ORDERS)}")
+        self.order = order  # which option a new node tries first
         self.bound = bound
         self.prefix = prefix or Frontier(())
         self.split_depth = split_depth
@@ -281,8 +283,10 @@ class DfsSearch:
         visit = None
         if self.visited is not None:
             visit = self._visit(machine, sleep)
-        if self.round_robin:
+        if self.order == "round-robin":
             index = _round_robin(opts, awake, log.last_pe, len(machine.pes))
+        elif self.order == "eager":
+            index = _eager(opts, awake, log)
         else:
             index = continuing if continuing in awake else awake[0]
         backtrack = {index} if self.reduction == "dpor" else set(range(len(opts)))
@@ -521,7 +525,7 @@ def search(
     states: bool = True,
 ) -> SearchResult:
     """Exhaustive search (the seed only labels the report: dfs draws no random numbers)."""
-    result = probe(target, budget, reduction=reduction, bound=bound, states=states)
+    result = probe(target, budget, reduction=reduction, bound=bound)
     if result is None or (result.found is None and not result.complete and result.cut is None):
         searcher = DfsSearch(target, reduction=reduction, bound=bound, states=states)
         result = finish(result, searcher.run(budget, progress))
@@ -530,22 +534,31 @@ def search(
 
 
 def probe(
-    target: Target, budget: Budget, *, reduction: str, bound: int | None, states: bool
+    target: Target, budget: Budget, *, reduction: str, bound: int | None
 ) -> SearchResult | None:
-    """The dfs's opening: the same search with a round-robin first schedule (each new choice
-    point tries the PE after the one that stepped last), cut after PROBE executions. Races
-    that need one thread to be preempted early fall to it in a few executions, where the
-    continuing-first order reaches them only after the variations of every later step. Its
-    executions are real ones and count; a probe that exhausts the tree is a complete search.
-    Only with DPOR: without it a search's size is the number of interleavings (or of sleep-set
-    classes), exactly, and None under a preemption bound (round robin would spend it first)."""
+    """The dfs's opening: the same search under other first schedules (OPENINGS), each cut
+    after a few executions. The continuing-first order reaches a race that needs a thread
+    preempted early only after the variations of every later step; round robin (each new
+    choice point tries the PE after the one that stepped last) preempts at once, and eager
+    delivery (an interrupt or event taken as soon as it can be, the interrupted thread going
+    on) runs handlers late, under whatever arrives next. The executions are real ones and
+    count; an opening that exhausts the tree is a complete search. Stateless: in a few
+    executions nearly every state is new, and a fingerprint costs more than the steps a match
+    would save. Only with DPOR: without it a search's size is the number of interleavings (or
+    of sleep-set classes), exactly, and None under a preemption bound (another order would
+    spend it first)."""
     if reduction != "dpor" or bound is not None or budget.exhausted() is not None:
         return None
-    searcher = DfsSearch(target, reduction=reduction, states=states, order="round-robin")
-    result = searcher.run(budget.slice(None, PROBE))
-    budget.used += result.executions
-    if result.cut == "executions" and budget.exhausted() is None:
-        result.cut = None  # the probe's own limit: the search goes on
+    result: SearchResult | None = None
+    for order, executions in OPENINGS:
+        searcher = DfsSearch(target, reduction=reduction, states=False, order=order)
+        part = searcher.run(budget.slice(None, executions))
+        budget.used += part.executions
+        if part.cut == "executions" and budget.exhausted() is None:
+            part.cut = None  # the opening's own limit: the search goes on
+        result = finish(result, part)
+        if result.found is not None or result.complete or result.cut is not None:
+            break
     return result
 
 
@@ -594,7 +607,8 @@ def search_subtree(
 
 
 TAKES = ("irq", "sdei")  # options that stack a handler on their PE
-PROBE = 16  # executions of the round-robin opening (`probe`)
+ORDERS = ("continuing", "round-robin", "eager")  # a new node's first option (`DfsSearch`)
+OPENINGS = (("round-robin", 8), ("eager", 8))  # first schedules `probe` tries, executions each
 SAMPLE = 8  # a stateful search keeps one state in about this many (`DfsSearch._visit`)
 
 
@@ -603,6 +617,21 @@ def _round_robin(opts: tuple[Any, ...], awake: list[int], last_pe: int | None, p
     if last_pe is None:
         return awake[0]
     return min(awake, key=lambda i: ((opts[i][1] - last_pe - 1) % pes, i))
+
+
+def _eager(opts: tuple[Any, ...], awake: list[int], log: StepLog) -> int:
+    """An interrupt or event is taken as soon as it is deliverable, and the thread that ran
+    before it goes on: a handler runs only when the threads around it stop."""
+    for i in awake:
+        if opts[i][0] in TAKES:
+            return i
+    for key, _, _ in reversed(log.steps):
+        if key[0] == "run":
+            for i in awake:
+                if opts[i] == key:
+                    return i
+            break
+    return awake[0]
 
 
 def _wakes(step: Option, fp: Footprint, asleep: Option, asleep_fp: Footprint) -> bool:
