@@ -21,12 +21,16 @@ class Row:
     profile: str  # the firmware profile, or "" when it does not apply
     value: float  # the best rate
     unit: str  # e.g. "calls/s"
-    goal: float | None = None  # the rate we aim for, in `unit`
+    goal: float | None = None  # the figure we aim for, in `unit`
     detail: str = ""  # one line on what the figure covers
+    lower: bool = False  # the goal is a most (a time, a slow-down), not a least (a rate)
 
     @property
     def ratio(self) -> float | None:
-        return self.value / self.goal if self.goal else None
+        """How far the figure is from its goal: 1.0 or more when it is met."""
+        if not self.goal or not self.value:
+            return None
+        return self.goal / self.value if self.lower else self.value / self.goal
 
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "ratio": self.ratio}

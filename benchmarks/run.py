@@ -41,7 +41,7 @@ SUITES: dict[str, Callable[[float, int], list[Row]]] = {
 
 
 def _rate(value: float) -> str:
-    return f"{value:,.0f}"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def table(rows: Sequence[Row]) -> Table:
@@ -57,7 +57,7 @@ def table(rows: Sequence[Row]) -> Table:
     out.add_column("profile", no_wrap=True)
     out.add_column("rate", justify="right", no_wrap=True)
     out.add_column("goal", justify="right", no_wrap=True)
-    out.add_column("of goal", justify="right", no_wrap=True)
+    out.add_column("of goal", justify="right", no_wrap=True)  # 1.00x or more: met
     for row in rows:
         ratio = row.ratio
         if ratio is None:
@@ -65,7 +65,7 @@ def table(rows: Sequence[Row]) -> Table:
         else:
             style = "green" if ratio >= 1 else "yellow"
             shown = f"[{style}]{ratio:.2f}x[/]"
-        goal = "" if row.goal is None else _rate(row.goal)
+        goal = "" if row.goal is None else ("at most " if row.lower else "") + _rate(row.goal)
         out.add_row(row.name, row.profile, f"{_rate(row.value)} {row.unit}", goal, shown)
     return out
 

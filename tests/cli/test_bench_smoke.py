@@ -42,6 +42,31 @@ def test_best_rate_refuses_nonsense() -> None:
 def test_row_ratio() -> None:
     assert Row("x", "", 500.0, "calls/s", 1000.0).ratio == 0.5
     assert Row("x", "", 500.0, "calls/s").ratio is None
+    # A time goal is a most: 2 s against at most 1.5 s is short of it, 0.5 s is three times it.
+    assert Row("x", "", 2.0, "s", 1.5, lower=True).ratio == 0.75
+    assert Row("x", "", 0.5, "s", 1.5, lower=True).ratio == 3.0
+
+
+def test_the_command_row_times_a_real_sdei_explore() -> None:
+    import bench_explore
+
+    (row,) = bench_explore.command_rows(runs=1)
+    assert row.unit == "s" and 0 < row.value < 60 and row.lower
+    assert row.goal == bench_explore.COMMAND_GOAL
+
+
+def test_the_table_shows_small_figures_and_time_goals() -> None:
+    from rich.console import Console
+
+    rows = [
+        Row("command", "spec", 0.64, "s", 1.5, lower=True),
+        Row("engine", "spec", 120_000.0, "steps/s", 200_000.0),
+    ]
+    console = Console(width=200, record=True)
+    console.print(bench_run.table(rows))
+    text = console.export_text()
+    assert "0.64 s" in text and "at most 1.5" in text and "2.34x" in text
+    assert "120,000 steps/s" in text and "0.60x" in text
 
 
 def test_run_writes_json(tmp_path: Path) -> None:
