@@ -103,6 +103,17 @@ def test_freeze_fails_interleaving_ends_well_under_its_fix() -> None:
     assert "hibernate: freeze failed, hibernation aborted (no .thaw for SDEI)" not in texts
 
 
+@pytest.mark.parametrize("name", ["ghes-enable-fails", "unregister-running", "ghes-ack-race"])
+def test_an_era_without_the_code_a_scenario_drives_is_refused(name: str) -> None:
+    """v4.16 has no GHES notified by SDEI: searching it would say "no violation" of code it
+    does not have. The command refuses it, names what is missing and where it is."""
+    result = CliRunner().invoke(app, ["explore", name, "--era", "v4.16"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    assert "GHES sources notified by SDEI" in result.output
+    assert "era v4.16 does not have: use one of v5.7" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_the_injected_fault_is_marked_in_timeline_replay_and_trace(tmp_path: Path) -> None:
     report = explore("partial-enable", era="latest", jobs=1, budget=30)
     assert report.counterexample is not None, report.status()

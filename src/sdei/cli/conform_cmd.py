@@ -18,6 +18,7 @@ from sdei.cli.render import choice, make_console
 from sdei.conform import fuzz as fuzzing
 from sdei.conform.suite import Result, cases, run_case
 from sdei.conform.target import BuiltinTarget, TargetError, default_profile, make_target
+from sdei.text import counted
 
 PROGRESS_FROM = 50_000  # operations from which --diff shows a progress bar
 FAILED = "the target failed: "  # how the suite reports a target's own failure
@@ -217,7 +218,7 @@ def _fuzz(
         Text(
             f"{t.name} against the model ({t.profile}): {result.operations:,} operations in "
             f"{result.sequences:,} sequences, {seconds:.2f} s; "
-            f"{len(groups)} kind{'s' if len(groups) != 1 else ''} of difference",
+            f"{counted(len(groups), 'kind')} of difference",
             style="bold red" if groups else "bold green",
         )
     )
@@ -227,8 +228,8 @@ def _fuzz(
             Text.assemble(
                 ("≠ ", "bold red"),
                 (kind, "bold"),
-                f": target {_said(d.target)}, model {_said(d.model)} after {len(d.ops)} "
-                f"operation{'s' if len(d.ops) != 1 else ''}",
+                f": target {_said(d.target)}, model {_said(d.model)} after "
+                f"{counted(len(d.ops), 'operation')}",
             )
         )
         why = _why(t, d.kind, d.target, d.model)

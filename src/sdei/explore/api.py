@@ -28,6 +28,7 @@ from sdei.explore.target import Target
 from sdei.machine.errors import ScenarioCodeError
 from sdei.scenarios.api import ERAS, Scenario
 from sdei.scenarios.registry import ScenarioError
+from sdei.text import counted
 
 STRATEGIES = ("auto", "dfs", "pct", "random", "swarm")
 PROFILES = ("spec", "tfa")
@@ -124,15 +125,13 @@ class Report:
 
     def status(self) -> str:
         """The verdict, one line."""
-        n = self.executions
-        runs = f"{n} execution{'s' if n != 1 else ''}"
+        runs = counted(self.executions, "execution")
         if self.counterexample is not None:
             cx = self.counterexample
             return (
                 f"VIOLATION after {runs} ({self.elapsed:.2f} s): {cx.violation.invariant} "
-                f"- shrunk to {len(cx.choices)} choices, "
-                f"{cx.preemptions} preemption{'s' if cx.preemptions != 1 else ''} "
-                f"(found with {cx.found_choices})"
+                f"- shrunk to {counted(len(cx.choices), 'choice')}, "
+                f"{counted(cx.preemptions, 'preemption')} (found with {cx.found_choices})"
             )
         if self.verdict == "incomplete":
             return (
@@ -148,13 +147,12 @@ class Report:
 
     def details(self) -> list[str]:
         lines = [
-            f"{self.executions} executions in {self.elapsed:.2f} s "
-            f"({self.rate:.0f}/s, {self.jobs} job{'s' if self.jobs != 1 else ''}, "
-            f"{self.backend})"
+            f"{counted(self.executions, 'execution')} in {self.elapsed:.2f} s "
+            f"({self.rate:.0f}/s, {counted(self.jobs, 'job')}, {self.backend})"
         ]
         if self.pruned:
             why = "sleep sets or a state searched before" if self.states else "sleep sets"
-            lines.append(f"{self.pruned} executions ended early by {why}")
+            lines.append(f"{counted(self.pruned, 'execution')} ended early by {why}")
         lines.extend(self.notes)
         return lines
 
@@ -284,7 +282,9 @@ def explore(
                 report.backend = pool.backend
                 report.jobs = pool.jobs if report.backend != "inline" else 1
                 if report.backend == "inline":
-                    report.notes.append(f"finished before starting workers ({WARM_UP:.0f} s)")
+                    report.notes.append(
+                        f"done in this process within the first {WARM_UP:g} s: no workers started"
+                    )
                 if pool.restarts:
                     report.notes.append(
                         f"{pool.restarts} worker pool restart(s): lost tasks were run again"

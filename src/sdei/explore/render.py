@@ -12,6 +12,7 @@ from rich.text import Text
 from sdei.explore.api import Report
 from sdei.explore.counterexample import Counterexample, ReplayOutcome, replay
 from sdei.scenarios.registry import ScenarioError, resolve
+from sdei.text import counted
 from sdei.trace import timeline
 from sdei.trace.recorder import Record
 from sdei.trace.state import StateLog, changes
@@ -41,9 +42,8 @@ def counterexample_view(
         else ""
     )
     shape = Text(
-        f"{len(cx.choices)} choices, {cx.preemptions} "
-        f"preemption{'s' if cx.preemptions != 1 else ''} after shrinking "
-        f"(found with {cx.found_choices} choices{longer})",
+        f"{counted(len(cx.choices), 'choice')}, {counted(cx.preemptions, 'preemption')} after "
+        f"shrinking (found with {counted(cx.found_choices, 'choice')}{longer})",
         style="dim",
     )
     setup = Text(

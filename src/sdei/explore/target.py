@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from sdei.kernel.eras import ERAS, FEATURES, missing
 from sdei.machine import Machine
 from sdei.scenarios.api import Options, Scenario, check_patches
 from sdei.scenarios.registry import ScenarioError, resolve
@@ -39,6 +40,13 @@ class Target:
         else:
             spec, found = "", scenario
         chosen = check_patches((*found.patches, *patches))
+        lacking = missing(found.needs, era, chosen) if era in ERAS else []
+        if lacking:
+            having = [e for e in ERAS if not missing(found.needs, e, chosen)]
+            raise ValueError(
+                f"{found.name} needs {' and '.join(FEATURES[f] for f in lacking)}, which era "
+                f"{era} does not have: use one of {', '.join(having)}"
+            )
         options = Options(era=era, profile=profile, cpus=cpus, patches=chosen)
         return cls(found, spec, options, max_steps or found.max_steps)
 

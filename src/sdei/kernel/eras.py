@@ -247,6 +247,20 @@ _PROPOSED += (
 PATCHES: dict[str, Patch] = {p.name: p for p in (*_HISTORIC, *_PROPOSED)}
 
 
+# Features a scenario can need (`Scenario.needs`): the Era flag and what it is, for the message
+# that refuses an era without it.
+FEATURES: dict[str, str] = {
+    "ghes_helpers": "GHES sources notified by SDEI (sdei_register_ghes(), v5.1)",
+    "agdi_driver": "the AGDI driver (v5.18)",
+}
+
+
+def missing(needs: Iterable[str], era_name: str, patches: Iterable[str] = ()) -> list[str]:
+    """The features in `needs` that `era_name` (with `patches`) does not have."""
+    chosen = era(era_name, patches)
+    return [f for f in needs if not getattr(chosen, f)]
+
+
 def patch(name: str) -> Patch:
     found = PATCHES.get(name) or next((p for p in PATCHES.values() if p.commit == name), None)
     if found is None:

@@ -10,6 +10,8 @@ import random
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from sdei.text import counted
+
 
 class Chooser(Protocol):
     def choose(self, kind: str, options: Sequence[Any]) -> int: ...
@@ -75,8 +77,8 @@ class Divergence(Exception):
     def leftover(cls, position: int, remaining: int) -> Divergence:
         error = cls(position, "end", None, 0)
         error.args = (
-            f"diverged at choice {position}: the run ended with {remaining} recorded "
-            f"choice{'s' if remaining != 1 else ''} unused",
+            f"diverged at choice {position}: the run ended with "
+            f"{counted(remaining, 'recorded choice')} unused",
         )
         return error
 

@@ -62,6 +62,9 @@ class Scenario:
     # Built-in oracles this scenario does not check: another scenario stages that bug, and
     # here it is only the trigger of the one this scenario is about.
     unchecked: tuple[str, ...] = ()
+    # Kernel features (`sdei.kernel.eras.FEATURES`) the scenario drives: an era without one
+    # is refused, not searched (it would report "no violation" of code it does not have).
+    needs: tuple[str, ...] = ()
 
     @property
     def group(self) -> str:

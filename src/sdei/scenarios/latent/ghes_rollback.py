@@ -48,4 +48,5 @@ SCENARIO = Scenario(
     default_cpus=2,
     tags=("latent",),
     fix=("register-ghes-rolls-back",),
+    needs=("ghes_helpers",),
 )

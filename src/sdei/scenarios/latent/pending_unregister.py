@@ -57,4 +57,5 @@ SCENARIO = Scenario(
     default_cpus=2,
     tags=("latent",),
     fix=("unregister-waits-for-pending",),
+    needs=("ghes_helpers",),
 )

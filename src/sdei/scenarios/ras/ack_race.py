@@ -38,4 +38,5 @@ SCENARIO = Scenario(
     expected_invariant="ghes-record-handled",
     default_cpus=2,
     tags=("ras", "proof"),
+    needs=("ghes_helpers",),
 )

@@ -51,4 +51,5 @@ SCENARIO = Scenario(
     fixed_eras=("v5.7", "latest"),
     default_cpus=2,
     tags=("ras",),
+    needs=("ghes_helpers",),
 )

@@ -49,9 +49,10 @@ SCENARIO = Scenario(
     name="ghes-fatal-in-handler",
     description="a fatal GHES error panics into the crash kernel from inside an SDEI handler",
     build=build,
-    buggy_eras=("v5.7", "v6.4", "latest"),
+    buggy_eras=("v5.7", "v6.4", "v6.6", "v6.12", "latest"),  # B13 before v6.6, then L7
     expected_invariant="crash-kernel-interrupts",
     fix=("crash-abort-until-denied",),
     default_cpus=2,
     tags=("ras",),
+    needs=("ghes_helpers",),
 )

@@ -49,4 +49,5 @@ SCENARIO = Scenario(
     expected_invariant="ghes-record-handled",
     default_cpus=2,
     tags=("ras",),
+    needs=("ghes_helpers",),
 )
