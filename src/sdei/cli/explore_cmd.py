@@ -133,7 +133,10 @@ def scenarios() -> None:
             elif "proof" in s.tags:  # a protocol that holds: nothing to find anywhere
                 buggy, how = "none (a proof)", "holds in"
             about = s.description + (f". Why not: {s.unreachable}" if s.unreachable else "")
-            rows.append((s.name, buggy, cleared, s.expected_invariant or "-", about, how))
+            breaks = s.expected_invariant or "-"
+            if s.also_violates:  # the same race can break these first
+                breaks += f" (or {', '.join(s.also_violates)})"
+            rows.append((s.name, buggy, cleared, breaks, about, how))
         if narrow:  # a block per scenario: five columns do not fit in 80
             console.print(Text(title, style="bold underline"))
             for name, buggy, cleared, invariant, about, how in rows:
