@@ -80,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.duration <= 0 or options.runs < 1:
         parser.error("--duration must be positive and --runs at least 1")
 
-    console = Console(highlight=False)
+    # Piped to a file or a CI log the console would be 80 columns, and the figures cut.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     rows: list[Row] = []
     crashed: list[str] = []
     for name, suite in SUITES.items():

@@ -69,13 +69,26 @@ def test_the_table_shows_small_figures_and_time_goals() -> None:
     assert "120,000 steps/s" in text and "0.60x" in text
 
 
-def test_run_writes_json(tmp_path: Path) -> None:
+def test_run_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "latest.json"
     argv = ["--duration", "0.005", "--runs", "1", "--only", "dispatcher", "--output", str(out)]
     assert bench_run.main(argv) == 0
+    assert "calls/s" in capsys.readouterr().out
     report = json.loads(out.read_text())
     assert report["crashed"] == []
     assert len(report["rows"]) == 4
+
+
+def test_a_piped_table_keeps_its_figures_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Piped to a file or a CI log, long names do not cut the figures off."""
+    long = Row("time to bug: ghes-error-during-offline (v6.1), a long name", "spec", 2.65, "s")
+    monkeypatch.setattr(bench_run, "SUITES", {"fake": lambda duration, runs: [long]})
+    monkeypatch.setenv("COLUMNS", "80")
+    assert bench_run.main(["--output", str(tmp_path / "out.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "2.65 s" in printed and long.name in printed
 
 
 PAN_REPORT = """
