@@ -21,6 +21,7 @@ from pathlib import Path
 from benchlib import Row
 from sdei.explore import explore
 from sdei.scenarios.registry import builtin
+from sdei.text import counted
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
 CORRECT = ("counter.py::locked_update", "abba.py::ordered", "sdei_lock.py::masked_lock")
@@ -247,7 +248,7 @@ def latent_rows(budget: float = 120.0, proof_budget: float = 400.0) -> list[Row]
                     "spec",
                     times[strategy],
                     "s" if report.found else "s (not found)",
-                    detail=f"{report.executions} executions, one process",
+                    detail=f"{counted(report.executions, 'execution')}, one process",
                 )
             )
         rows.append(

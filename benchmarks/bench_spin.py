@@ -23,6 +23,7 @@ from pathlib import Path
 
 from benchlib import Row
 from sdei.explore import explore
+from sdei.text import counted
 
 HERE = Path(__file__).resolve().parent
 MODELS = Path(os.environ.get("SDEI_SPIN_MODELS", HERE.parent.parent / "shared" / "bench" / "spin"))
@@ -136,8 +137,8 @@ def rows(sizes: range = SIZES) -> list[Row]:
                         "spec",
                         seconds,
                         "s",
-                        detail=f"{executions:,} executions ({states:,} states kept), {verdict}, "
-                        "one process",
+                        detail=f"{counted(executions, 'execution')} ({states:,} states kept), "
+                        f"{verdict}, one process",
                     )
                 )
                 sdei_on = verdict != "incomplete"
