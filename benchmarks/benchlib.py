@@ -28,9 +28,11 @@ class Row:
     @property
     def ratio(self) -> float | None:
         """How far the figure is from its goal: 1.0 or more when it is met."""
-        if not self.goal or not self.value:
+        if not self.goal:
             return None
-        return self.goal / self.value if self.lower else self.value / self.goal
+        if self.lower:
+            return self.goal / self.value if self.value else None
+        return self.value / self.goal
 
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "ratio": self.ratio}

@@ -114,6 +114,21 @@ def test_an_era_without_the_code_a_scenario_drives_is_refused(name: str) -> None
     assert "Traceback" not in result.output
 
 
+def test_a_replay_file_moved_to_an_era_without_the_code_is_refused(tmp_path: Path) -> None:
+    """The same check when a replay file (edited, or written by an older sdei) names an era
+    the scenario cannot run in: the missing feature, not a divergence."""
+    report = explore("ghes-enable-fails", era="latest", jobs=1, budget=30)
+    assert report.counterexample is not None, report.status()
+    replay = save(report, tmp_path)["replay"]
+    data = json.loads(replay.read_text())
+    data["era"] = "v4.16"
+    replay.write_text(json.dumps(data))
+    result = CliRunner().invoke(app, ["replay", str(replay)], env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    assert "which era v4.16 does not have" in result.output
+    assert "diverged" not in result.output
+
+
 def test_the_injected_fault_is_marked_in_timeline_replay_and_trace(tmp_path: Path) -> None:
     report = explore("partial-enable", era="latest", jobs=1, budget=30)
     assert report.counterexample is not None, report.status()

@@ -169,3 +169,30 @@ def test_a_failed_assert_is_still_a_violation(tmp_path: Path) -> None:
     result = runner.invoke(app, ["explore", spec, "--jobs", "1", "--out", str(tmp_path)])
     assert result.exit_code == 1, result.output
     assert "assertion" in result.output and "the scenario's own check" in result.output
+
+
+@pytest.mark.parametrize(
+    ("needs", "message"),
+    [
+        ('("ghes",)', "needs names 'ghes', not a kernel feature"),
+        ('"ghes_helpers"', "needs names 'ghes_helpers', not a kernel feature (a tuple of"),
+    ],
+)
+def test_a_mistaken_needs_is_an_error(tmp_path: Path, needs: str, message: str) -> None:
+    """`Scenario.needs` names kernel features: a typo or a bare string is the user's mistake,
+    one line and exit 2, not a traceback."""
+    source = HEADER + textwrap.dedent(
+        f"""
+        def build(options):
+            return board(options)
+
+
+        oops = Scenario("oops", "", build, needs={needs})
+        """
+    )
+    path = tmp_path / "oops.py"
+    path.write_text(source)
+    result = runner.invoke(app, ["explore", f"{path}::oops", "--executions", "5"])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split()), result.output
+    assert "Traceback" not in result.output

@@ -30,6 +30,7 @@ from sdei.kernel.eras import PATCHES
 from sdei.machine import Machine, Observer, Violation
 from sdei.scenarios.api import ERAS, Options
 from sdei.scenarios.registry import ScenarioError, is_user_spec, resolve
+from sdei.text import counted
 from sdei.trace import Recorder
 from sdei.trace.recorder import function_name, result_text
 
@@ -422,8 +423,8 @@ def _replay(
         return ReplayOutcome(
             "diverged",
             f"diverged at choice {chooser.position} (step {machine.step_count}): the run "
-            f"ended ({execution.status}) with {len(cx.choices) - chooser.position} recorded "
-            "choices unused",
+            f"ended ({execution.status}) with "
+            f"{counted(len(cx.choices) - chooser.position, 'recorded choice')} unused",
             execution,
             recorder.records,
             len(machine.pes),

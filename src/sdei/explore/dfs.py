@@ -554,8 +554,8 @@ def probe(
         searcher = DfsSearch(target, reduction=reduction, states=False, order=order)
         part = searcher.run(budget.slice(None, executions))
         budget.used += part.executions
-        if part.cut == "executions" and budget.exhausted() is None:
-            part.cut = None  # the opening's own limit: the search goes on
+        if part.cut == "executions":  # the opening's own limit, unless the search's is reached
+            part.cut = budget.exhausted()
         result = finish(result, part)
         if result.found is not None or result.complete or result.cut is not None:
             break

@@ -24,6 +24,9 @@ class Target:
     options: Options
     max_steps: int
 
+    def __post_init__(self) -> None:
+        check_needs(self.scenario, self.options.era, self.options.patches)
+
     @classmethod
     def make(
         cls,
@@ -40,13 +43,6 @@ class Target:
         else:
             spec, found = "", scenario
         chosen = check_patches((*found.patches, *patches))
-        lacking = missing(found.needs, era, chosen) if era in ERAS else []
-        if lacking:
-            having = [e for e in ERAS if not missing(found.needs, e, chosen)]
-            raise ValueError(
-                f"{found.name} needs {' and '.join(FEATURES[f] for f in lacking)}, which era "
-                f"{era} does not have: use one of {', '.join(having)}"
-            )
         options = Options(era=era, profile=profile, cpus=cpus, patches=chosen)
         return cls(found, spec, options, max_steps or found.max_steps)
 
@@ -71,6 +67,29 @@ class Target:
     def __reduce__(self) -> tuple[Any, ...]:
         scenario = None if self.spec else self.scenario
         return (_restore, (self.spec, scenario, self.options, self.max_steps))
+
+
+def check_needs(scenario: Scenario, era: str, patches: tuple[str, ...]) -> None:
+    """Refuse an era without a kernel feature the scenario drives (`Scenario.needs`): a search
+    there would report no violation of code that era does not have."""
+    needs = scenario.needs
+    unknown = (
+        [repr(needs)] if isinstance(needs, str) else [repr(f) for f in needs if f not in FEATURES]
+    )
+    if unknown:
+        raise ScenarioError(
+            f"{scenario.name}: needs names {', '.join(unknown)}, not a kernel feature "
+            f"(a tuple of: {', '.join(FEATURES)})"
+        )
+    if era not in ERAS:
+        return  # the command line's own check names the eras
+    lacking = missing(needs, era, patches)
+    if lacking:
+        having = [e for e in ERAS if not missing(needs, e, patches)]
+        raise ScenarioError(
+            f"{scenario.name} needs {' and '.join(FEATURES[f] for f in lacking)}, which era "
+            f"{era} does not have: use one of {', '.join(having)}"
+        )
 
 
 def _restore(spec: str, scenario: Scenario | None, options: Options, max_steps: int) -> Target:
