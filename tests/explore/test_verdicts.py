@@ -105,9 +105,9 @@ def test_an_interrupt_is_incomplete(backend: str, request: pytest.FixtureRequest
         timer.cancel()
     assert report.verdict == "incomplete", report.status()
     assert report.cut == "interrupted"
-    # Stopped part-way (a split search runs more executions than one process, so its count is
-    # not compared with FULL: under load it can pass it before the interrupt lands).
     assert report.executions > 0 and "interrupted" in report.status()
+    if backend == "serial":  # stopped part-way; a split search runs more executions than one
+        assert report.executions < FULL  # process, and under load can pass FULL before it lands
 
 
 @pytest.mark.parametrize("strategy", ["auto", "random", "pct", "swarm"])

@@ -73,6 +73,8 @@ def check_needs(scenario: Scenario, era: str, patches: tuple[str, ...]) -> None:
     """Refuse an era without a kernel feature the scenario drives (`Scenario.needs`): a search
     there would report no violation of code that era does not have."""
     needs = scenario.needs
+    if not needs:
+        return
     unknown = (
         [repr(needs)] if isinstance(needs, str) else [repr(f) for f in needs if f not in FEATURES]
     )

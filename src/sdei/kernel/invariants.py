@@ -125,7 +125,7 @@ def check_online_unmasked(machine: Machine, root: Linux) -> str | None:
         return None
     masked = [cpu for cpu in sorted(linux.k.online) if machine.firmware.is_masked(cpu)]
     if masked:
-        return f"online {'CPUs' if len(masked) > 1 else 'CPU'} {masked} still masked"
+        return f"online CPU{'s' if len(masked) > 1 else ''} {masked} still masked"
     return None
 
 
