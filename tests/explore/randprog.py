@@ -12,6 +12,7 @@ from sdei.machine import (
     Access,
     Acquire,
     AssertInterrupt,
+    FirmwareFault,
     Image,
     IrqRestore,
     IrqSave,
@@ -76,13 +77,19 @@ def random_program(rng: random.Random) -> list[Program]:
     ]
     threads.append(handler)
     threads.append([rng.choice((("read", "y"), ("write", "x"), ("write", "y"), ("percpu",)))])
-    threads.append([("pes", rng.choice((cpus, cpus, max(2, cpus - 1), 1 if cpus == 2 else 2)))])
+    pes = rng.choice((cpus, cpus, max(2, cpus - 1), 1 if cpus == 2 else 2))
+    # An injected firmware failure, for one PE or any: its budget is shared by the calls it
+    # can meet, and by no others.
+    fault = None
+    if rng.random() < 0.5:
+        fault = (rng.choice(sorted(FIRMWARE)), rng.choice((None, *range(pes))))
+    threads.append([("pes", pes, fault)])
     return threads
 
 
 def build_program(program: list[Program]) -> Scenario:
     *threads, handler_ops, irq_ops, layout = program
-    pes = layout[0][1]
+    _, pes, fault = layout[0]
 
     def build(options: Options) -> Machine:
         machine = Machine(MachineConfig(Platform.reference(pes)))
@@ -168,6 +175,8 @@ def build_program(program: list[Program]) -> Scenario:
             machine.firmware_call(pe, Function.PE_UNMASK)
         for cpu, ops in enumerate(threads):
             machine.spawn(cpu % pes, run_ops, ops, cpu + 1, name=f"t{cpu}")
+        if fault is not None:
+            machine.inject(FirmwareFault(FIRMWARE[fault[0]], -3, pe=fault[1]))
         machine.end_setup()
         return machine
 

@@ -98,9 +98,8 @@ class StepFootprints:
             *self.power,
             *self.firmware.everything,
             SPI,
-            ("faults", True),
         )
-        self._faults: tuple[int, frozenset[int]] = (-1, frozenset())
+        self._faults: tuple[int, tuple[tuple[str, int, int | None, int | None], ...]] = (-1, ())
 
     def whole_pe(self, pe: int) -> Footprint:
         return (self.sched[pe], self.stack[pe], self.power[pe], self.nmi[pe], self.irqs[pe])
@@ -202,14 +201,32 @@ class StepFootprints:
         if SDEI_FIRST <= fid <= SDEI_LAST:
             parts = self.firmware.call(pe, fid, args)
             faults = self.machine.faults
-            if self._faults[0] != len(faults):
-                self._faults = (len(faults), frozenset(f.function & MASK32 for f in faults))
-            if fid in self._faults[1]:  # injected faults share their budgets
-                parts = (*parts, ("faults", True))
+            if faults:
+                parts = (*parts, *self._fault_parts(pe, fid, args))
             if fid == 0xC400_0026:  # COMPLETE_AND_RESUME may stack an exception
                 parts = (*parts, self.stack[pe])
             return parts
         return ()
+
+    def _fault_parts(self, pe: int, fid: int, args: tuple[int, ...]) -> Footprint:
+        """The injected faults a call could meet: each has its own budget (`fault:N`), read
+        and spent only by the calls it matches (its function, PE and event)."""
+        faults = self.machine.faults
+        if self._faults[0] != len(faults):
+            self._faults = (
+                len(faults),
+                tuple(
+                    (f"fault:{n}", f.function & MASK32, f.pe, f.event) for n, f in enumerate(faults)
+                ),
+            )
+        event = args[0] if args else None  # as the engine matches it
+        return tuple(
+            (name, True)
+            for name, function, only_pe, only_event in self._faults[1]
+            if function == fid
+            and (only_pe is None or only_pe == pe)
+            and (only_event is None or only_event == event)
+        )
 
     def _psci(self, pe: int, which: int, args: tuple[int, ...]) -> Footprint:
         if which in (Psci.CPU_ON, Psci.AFFINITY_INFO):
