@@ -211,11 +211,11 @@ def test_ctrl_c_to_the_process_group_of_a_parallel_dfs() -> None:
             "-c",
             script,
             "explore",
-            "register-hotplug",  # a search of a minute or more: still running at 3 s
+            "register-hotplug",  # a search of minutes: still running at 3 s
             "--era",
             "v5.7",
             "--cpus",
-            "4",
+            "6",
             "--strategy",
             "dfs",
             "--jobs",

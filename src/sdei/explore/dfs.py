@@ -779,7 +779,21 @@ class _Analysis:
             node = self.at.get(i)
             if node is not None and node.fixed:
                 continue
+            if self._enabled_by(i, node, p):
+                continue
             self.reverse(node, i, p, full, j)
+
+    def _enabled_by(self, i: int, node: Node | None, p: Option) -> bool:
+        """Did step i make p possible (raise the interrupt or event p takes, release what p
+        waited for)? Then p's step comes after i in every run: i enables it, which orders
+        them (Flanagan & Godefroid 2005), and there is no race to reverse."""
+        before = node.options if node is not None else (self.steps[i][0],)
+        if p in before:
+            return False
+        after = self.at.get(i + 1)
+        if after is not None:
+            return p in after.options
+        return i + 1 < len(self.steps) and self.steps[i + 1][0] == p
 
     def reverse(
         self, node: Node | None, i: int, p: Option, clock: dict[Option, int], j: int

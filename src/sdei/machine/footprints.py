@@ -15,14 +15,18 @@ resource and one writes it. What a step touches:
   the most urgent pending one, so a new one can take the choice from another.
 
 Steps on one PE are not all dependent. What decides which of its contexts may run is split
-in three, each written like a lock is taken: `sched:N` - the running context's PSTATE.I and
-preempt count, written by the operations that take the PE (`SCHED_OPS` masking IRQs or
-disabling preemption, a spinlock's Acquire) and read by every thread step and interrupt;
-`stack:N` - the handlers stacked on it, written by taking an interrupt or an SDEI event (or
-COMPLETE_AND_RESUME's exception); `pe:N` - its power. Letting go (unmasking, a handler's end)
-writes neither: a step that had to wait for it is ordered against the taking, which is where
-a race analysis must put it instead (`sdei.explore.execution.StepLog.blocked` says where a
-context blocked under a handler could have gone instead: before the handler was taken).
+in four, each written like a lock is taken: `sched:N` - whether another thread may run
+there, written by the operations that take the PE from the others (`SCHED_OPS` masking IRQs
+or disabling preemption, a spinlock's Acquire) and read by every thread step; `irqmask:N` -
+PSTATE.I, written by masking IRQs and read by taking an IRQ (the preempt count does not stop
+one); `stack:N` - the handlers stacked on it, written by taking an interrupt or an SDEI event
+(or COMPLETE_AND_RESUME's exception); `pe:N` - its power. A thread's step writes only what it
+changes: a nested preempt_disable or a spinlock inside a critical section writes no
+`sched:N`, local_irq_save with IRQs already off nothing. Letting go (unmasking, a handler's
+end) writes none of them: a step that had to wait for it is ordered against the taking,
+which is where a race analysis must put it instead (`sdei.explore.execution.StepLog.blocked`
+says where a context blocked under a handler could have gone instead: before the handler was
+taken).
 
 What code does between its yields on its own CPU - PSTATE, per-CPU variables, HCR_EL2 - is
 named by no operation, yet a handler taken in the middle may see or change it. So every step
@@ -86,6 +90,10 @@ class StepFootprints:
         self.irqs_read = tuple((f"irqs:{i}", False) for i in pes)
         self.irqs = tuple((f"irqs:{i}", True) for i in pes)
         self.sched = tuple((f"sched:{i}", True) for i in pes)
+        # PSTATE.I of what runs on the PE: written by masking IRQs, read by taking one (which
+        # the preempt count does not stop).
+        self.irqmask = tuple((f"irqmask:{i}", True) for i in pes)
+        self.irqmask_read = tuple((f"irqmask:{i}", False) for i in pes)
         self.stack = tuple((f"stack:{i}", True) for i in pes)
         self.power = tuple((f"pe:{i}", True) for i in pes)
         # Which of a PE's interrupts it takes first is the GIC's choice among those pending:
@@ -94,6 +102,7 @@ class StepFootprints:
         self.pend_read = tuple((f"pend:{i}", False) for i in pes)
         self.everything: Footprint = (
             *self.sched,
+            *self.irqmask,
             *self.stack,
             *self.power,
             *self.firmware.everything,
@@ -102,7 +111,14 @@ class StepFootprints:
         self._faults: tuple[int, tuple[tuple[str, int, int | None, int | None], ...]] = (-1, ())
 
     def whole_pe(self, pe: int) -> Footprint:
-        return (self.sched[pe], self.stack[pe], self.power[pe], self.nmi[pe], self.irqs[pe])
+        return (
+            self.sched[pe],
+            self.irqmask[pe],
+            self.stack[pe],
+            self.power[pe],
+            self.nmi[pe],
+            self.irqs[pe],
+        )
 
     def option(self, option: Option) -> Footprint:
         """An option offered now (the step it would take)."""
@@ -112,7 +128,7 @@ class StepFootprints:
             return self.run(ctx, ctx.pending)
         if what == "irq":
             taken = (
-                self.sched_read[i],
+                self.irqmask_read[i],
                 self.stack[i],
                 self.irqs[i],
                 (irq_resource(arg, i), True),
@@ -130,15 +146,43 @@ class StepFootprints:
         CPU's unnamed local state an SDEI event taken there may change or see, and a thread
         running with IRQs unmasked (`masked`: PSTATE.I before the step, if not the PE's or
         the thread's own now) also what an IRQ may."""
+        after = masked is not None  # a step just run, not an option
         fp = self.op(ctx.pe, op)
         pe = ctx.pe
         if ctx.kind is not Kind.THREAD:
             return (self.nmi_read[pe], *fp)
         if masked is None:
             masked = self._masked(ctx)
+        if fp and type(op) in _TAKING:
+            fp = self._taken_already(ctx, op, fp, masked, after)
         if masked:
             return (self.sched_read[pe], self.nmi_read[pe], *fp)
         return (self.sched_read[pe], self.nmi_read[pe], self.irqs_read[pe], *fp)
+
+    def _taken_already(
+        self, ctx: Context, op: Op, fp: Footprint, masked: bool, after: bool
+    ) -> Footprint:
+        """A thread's step that takes its PE writes only what it changes: `sched:N` when no
+        other thread could run there before (IRQs unmasked, preemption on), `irqmask:N` when
+        an IRQ could come before (IRQs unmasked). A nested preempt_disable, a spinlock inside
+        a critical section or local_irq_save with IRQs off changes nothing another context
+        can see."""
+        pe = ctx.pe
+        if masked:
+            drop: tuple[tuple[str, bool], ...] = (self.sched[pe], self.irqmask[pe])
+        else:
+            kind = type(op)
+            if kind is Preempt:
+                delta = op.delta  # type: ignore[attr-defined]
+            elif kind is Acquire:
+                delta = op.preempt  # type: ignore[attr-defined]
+            else:
+                delta = 0  # masking IRQs: counts nothing
+            before = ctx.preempt - delta if after else ctx.preempt
+            if before <= 0:
+                return fp
+            drop = (self.sched[pe],)
+        return tuple(r for r in fp if r not in drop)
 
     def _masked(self, ctx: Context) -> bool:
         where = self.machine.pes[ctx.pe]
@@ -163,7 +207,9 @@ class StepFootprints:
             assert isinstance(op, (Smc, Hvc))
             return self._call(pe, "smc" if kind is Smc else "hvc", op.function, op.args)
         if kind in SCHED_OPS:
-            return (self.sched[pe],) if _keeps_pe(op) else ()
+            if not _keeps_pe(op):
+                return ()
+            return (self.sched[pe],) if kind is Preempt else (self.sched[pe], self.irqmask[pe])
         if kind is Acquire or kind is Release:
             assert isinstance(op, (Acquire, Release))
             return (*op.footprint, self.sched[pe]) if op.preempt > 0 else op.footprint
@@ -241,6 +287,9 @@ class StepFootprints:
         if which in (Psci.SYSTEM_OFF, Psci.SYSTEM_RESET):
             return self.everything
         return ()
+
+
+_TAKING = (*SCHED_OPS, Acquire)  # the operations whose footprint may name `sched:N`
 
 
 def _keeps_pe(op: Op) -> bool:
