@@ -4,7 +4,9 @@ SPIN 6.5.2 checks the hand-written Promela model in `../shared/bench/spin/b7_reg
 (`SDEI_SPIN_MODELS` names another directory), timed from source as a user runs it: `spin -a`,
 `gcc -O2`, `./pan`. `sdei explore register-hotplug --cpus N` runs at the same size in this
 process: N CPUs, CPUs 2..N-1 offline at boot with a hotplug task each (the model's
-`NCPU=N NHPT=N-2`, one register caller, one injected REGISTER failure). The fixed kernel
+`NCPU=N NHPT=N-2`, one register caller, one injected REGISTER failure); a second series has
+three callers, each with its own private event (`--param callers=3`, the model's `NEV=3`),
+at 3 and 4 CPUs. The fixed kernel
 (v5.7) is searched completely; the buggy one (v4.16) until the first violation. A series
 stops after the first size that takes longer than `LIMIT` seconds; the ratio rows are sdei's
 time over SPIN's, measured one after the other in the same run.
@@ -18,6 +20,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 MODELS = Path(os.environ.get("SDEI_SPIN_MODELS", HERE.parent.parent / "shared" / "bench" / "spin"))
 MODEL = "b7_register.pml"
 SIZES = range(3, 9)
+CORNER = (3, 4)  # sizes of the series with three callers (the issue's 4-CPU corner)
 LIMIT = 60.0  # seconds: a series stops after the first size that takes longer
 RATIO_GOAL = 3.0  # sdei at most this many times SPIN's time, compile included
 MEMORY_MB = 4096  # pan's memory limit (-DMEMLIM): it stops there instead of swapping
@@ -51,8 +55,8 @@ def parse_pan(output: str) -> tuple[int, int]:
     return int(float(states.group(1))), int(errors.group(1))
 
 
-def run_spin(cpus: int, buggy: bool, workdir: Path) -> SpinRun:
-    defines = [f"-DNCPU={cpus}", f"-DNHPT={cpus - 2}", "-DNEV=1", "-DNFAULT=1"]
+def run_spin(cpus: int, buggy: bool, workdir: Path, callers: int = 1) -> SpinRun:
+    defines = [f"-DNCPU={cpus}", f"-DNHPT={cpus - 2}", f"-DNEV={callers}", "-DNFAULT=1"]
     if buggy:
         defines.append("-DBUGGY")
     shutil.copy(MODELS / MODEL, workdir / MODEL)
@@ -81,13 +85,14 @@ def spin_available() -> str:
     return ""
 
 
-def _sdei(cpus: int, buggy: bool) -> tuple[float, int, int, str]:
+def _sdei(cpus: int, buggy: bool, callers: int = 1) -> tuple[float, int, int, str]:
     era = "v4.16" if buggy else "v5.7"
     strategy = "auto" if buggy else "dfs"
     report = explore(
         "register-hotplug",
         era=era,
         cpus=cpus,
+        params={"callers": callers},
         strategy=strategy,
         jobs=1,
         budget=LIMIT,
@@ -96,64 +101,75 @@ def _sdei(cpus: int, buggy: bool) -> tuple[float, int, int, str]:
     return report.elapsed, report.executions, report.states, report.verdict
 
 
-def rows(sizes: range = SIZES) -> list[Row]:
+def rows(sizes: Sequence[int] = SIZES, corner: Sequence[int] = CORNER) -> list[Row]:
     missing = spin_available()
     out: list[Row] = []
     if missing:
         out.append(Row("spin: B7", "", 0.0, "s", detail=f"SPIN not run: {missing}"))
     for buggy in (False, True):
-        kind = "buggy v4.16" if buggy else "fixed v5.7"
-        spin_on, sdei_on = not missing, True
-        for cpus in sizes:
-            if not (spin_on or sdei_on):
-                break
-            size = f"{cpus} CPUs, {cpus - 2} hotplug task(s)"
-            spin_time = sdei_time = None
-            if spin_on:
-                with tempfile.TemporaryDirectory() as tmp:
-                    spin = run_spin(cpus, buggy, Path(tmp))
-                spin_time = spin.seconds
-                found = (
-                    f"{spin.errors} error(s)"
-                    if buggy
-                    else ("complete" if spin.finished else "out of memory")
+        out += _series(buggy, sizes, 1, missing)
+    for buggy in (False, True):  # the corner with a caller per event (the model's NEV=3)
+        out += _series(buggy, corner, 3, missing)
+    return out
+
+
+def _series(buggy: bool, sizes: Sequence[int], callers: int, missing: str) -> list[Row]:
+    """SPIN and sdei side by side from the smallest size up, each until a size exceeds LIMIT."""
+    out: list[Row] = []
+    kind = "buggy v4.16" if buggy else "fixed v5.7"
+    spin_on, sdei_on = not missing, True
+    for cpus in sizes:
+        if not (spin_on or sdei_on):
+            break
+        size = f"{cpus} CPUs, {counted(cpus - 2, 'hotplug task')}"
+        if callers > 1:
+            size += f", {callers} callers"
+        spin_time = sdei_time = None
+        if spin_on:
+            with tempfile.TemporaryDirectory() as tmp:
+                spin = run_spin(cpus, buggy, Path(tmp), callers)
+            spin_time = spin.seconds
+            found = (
+                f"{spin.errors} error(s)"
+                if buggy
+                else ("complete" if spin.finished else "out of memory")
+            )
+            out.append(
+                Row(
+                    f"spin: B7 {kind}, {size}: SPIN",
+                    "",
+                    spin.seconds,
+                    "s",
+                    detail=f"{spin.states:,} states, {found}, spin -a + gcc + pan",
                 )
-                out.append(
-                    Row(
-                        f"spin: B7 {kind}, {size}: SPIN",
-                        "",
-                        spin.seconds,
-                        "s",
-                        detail=f"{spin.states:,} states, {found}, spin -a + gcc + pan",
-                    )
+            )
+            spin_on = spin.seconds <= LIMIT and spin.finished
+        if sdei_on:
+            seconds, executions, states, verdict = _sdei(cpus, buggy, callers)
+            sdei_time = seconds
+            out.append(
+                Row(
+                    f"spin: B7 {kind}, {size}: sdei",
+                    "spec",
+                    seconds,
+                    "s",
+                    detail=f"{counted(executions, 'execution')} ({states:,} states kept), "
+                    f"{verdict}, one process",
                 )
-                spin_on = spin.seconds <= LIMIT and spin.finished
-            if sdei_on:
-                seconds, executions, states, verdict = _sdei(cpus, buggy)
-                sdei_time = seconds
-                out.append(
-                    Row(
-                        f"spin: B7 {kind}, {size}: sdei",
-                        "spec",
-                        seconds,
-                        "s",
-                        detail=f"{counted(executions, 'execution')} ({states:,} states kept), "
-                        f"{verdict}, one process",
-                    )
+            )
+            sdei_on = verdict != "incomplete"
+        if spin_time and sdei_time is not None:
+            out.append(
+                Row(
+                    f"spin: B7 {kind}, {size}: sdei / SPIN",
+                    "",
+                    sdei_time / spin_time,
+                    "x",
+                    RATIO_GOAL,
+                    detail="time, side by side in one run (a cut search counts its budget)",
+                    lower=True,
                 )
-                sdei_on = verdict != "incomplete"
-            if spin_time and sdei_time is not None:
-                out.append(
-                    Row(
-                        f"spin: B7 {kind}, {size}: sdei / SPIN",
-                        "",
-                        sdei_time / spin_time,
-                        "x",
-                        RATIO_GOAL,
-                        detail="time, side by side in one run (a cut search counts its budget)",
-                        lower=True,
-                    )
-                )
+            )
     return out
 
 

@@ -108,7 +108,7 @@ def test_the_spin_table_reads_pan_and_says_when_spin_cannot_run(
     with pytest.raises(ValueError):
         bench_spin.parse_pan("pan: out of memory")
     monkeypatch.setattr(bench_spin, "MODELS", tmp_path)  # no model there
-    rows = bench_spin.rows(range(3, 4))
+    rows = bench_spin.rows(range(3, 4), corner=())
     assert "SPIN not run: no SPIN model" in rows[0].detail
     ours = [r for r in rows if r.name.endswith(": sdei")]
     assert [r.detail.split(", ")[1] for r in ours] == ["complete", "violation"]

@@ -187,11 +187,16 @@ def test_dfs_runs_in_one_process_unless_jobs_is_given() -> None:
     )
     assert default.exit_code == 0, default.output
     assert "1 job" in default.output and "split" not in default.output
-    auto = runner.invoke(app, ["explore", "register-hotplug", "--era", "v5.7"])
+    # Four CPUs: the openings alone do not end it (three CPUs end within them).
+    auto = runner.invoke(app, ["explore", "register-hotplug", "--era", "v5.7", "--cpus", "4"])
     assert auto.exit_code == 0, auto.output
     assert "dfs phase in one process" in auto.output
     asked = runner.invoke(
-        app, ["explore", "register-hotplug", "--era", "v5.7", "--strategy", "dfs", "--jobs", "2"]
+        app,
+        [
+            *("explore", "register-hotplug", "--era", "v5.7", "--cpus", "4"),
+            *("--strategy", "dfs", "--jobs", "2"),
+        ],
     )
     assert asked.exit_code == 0, asked.output
     assert "dfs split into" in asked.output

@@ -31,8 +31,8 @@ def test_two_jobs_find_the_same_bugs() -> None:
 
 
 def test_two_jobs_dfs_completes() -> None:
-    # Four CPUs: more executions than the round-robin opening takes, so the tree is split.
-    report = explore(LOCKED_UPDATE, strategy="dfs", cpus=4, jobs=2, budget=30, warm_up=False)
+    # Five CPUs: more executions than the openings take, so the tree is split.
+    report = explore(LOCKED_UPDATE, strategy="dfs", cpus=5, jobs=2, budget=30, warm_up=False)
     assert report.complete and not report.found, report.status()
     assert any("subtrees" in note for note in report.notes)
 

@@ -137,8 +137,9 @@ def test_stateful_search_reaches_the_same_final_states(monkeypatch: pytest.Monke
 
 
 def test_stateful_dfs_proves_and_finds_as_the_plain_one_does() -> None:
-    plain = explore("register-hotplug", era="v5.7", strategy="dfs", states=False)
-    stateful = explore("register-hotplug", era="v5.7", strategy="dfs")
+    # Four CPUs: more than the stateless openings take (three CPUs end within them).
+    plain = explore("register-hotplug", era="v5.7", strategy="dfs", states=False, cpus=4)
+    stateful = explore("register-hotplug", era="v5.7", strategy="dfs", cpus=4)
     assert plain.verdict == stateful.verdict == "complete"
     assert stateful.executions < plain.executions
     assert stateful.states > 0
@@ -155,7 +156,7 @@ def test_the_command_line_keeps_states_by_default_and_can_drop_them() -> None:
     from sdei.cli import app
 
     runner = CliRunner(env={"COLUMNS": "200"})
-    base = ["explore", "register-hotplug", "--era", "v5.7", "--strategy", "dfs", "--jobs", "1"]
+    base = ["explore", "register-hotplug", "--era", "v5.7", "--cpus", "4", "--strategy", "dfs"]
     stateful = runner.invoke(app, base)
     assert stateful.exit_code == 0, stateful.output
     assert "complete: no violation" in stateful.output

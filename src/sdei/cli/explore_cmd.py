@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -98,6 +99,25 @@ class _ProgressBar:
             self.progress.stop()
 
 
+def parse_params(given: Sequence[str]) -> dict[str, int]:
+    """`--param NAME=VALUE` options as a dict; a malformed one is a usage error (exit 2)."""
+    values: dict[str, int] = {}
+    for text in given:
+        name, equals, value = text.partition("=")
+        name = name.strip()
+        try:
+            number = int(value, 0)
+        except ValueError:
+            number = None
+        if not equals or not name or number is None:
+            raise typer.BadParameter(
+                f"{text!r}: expected NAME=VALUE with a whole number VALUE (callers=3)",
+                param_hint="'--param'",
+            )
+        values[name] = number
+    return values
+
+
 def scenarios() -> None:
     """List the built-in scenarios with the eras where they find a bug and where not."""
     console = make_console()
@@ -133,6 +153,11 @@ def scenarios() -> None:
             elif "proof" in s.tags:  # a protocol that holds: nothing to find anywhere
                 buggy, how = "none (a proof)", "holds in"
             about = s.description + (f". Why not: {s.unreachable}" if s.unreachable else "")
+            for knob in s.parameters:
+                about += (
+                    f"; --param {knob.name}={knob.low}..{knob.high} "
+                    f"(default {knob.default}): {knob.help}"
+                )
             breaks = s.expected_invariant or "-"
             if s.also_violates:  # the same race can break these first
                 breaks += f" (or {', '.join(s.also_violates)})"
@@ -251,6 +276,14 @@ def explore_command(
             help="A driver patch on top of the era (repeatable; see `sdei scenarios`).",
         ),
     ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            metavar="NAME=VALUE",
+            help="A scenario parameter (repeatable; `sdei scenarios` lists them).",
+        ),
+    ] = None,
     require_complete: Annotated[
         bool,
         typer.Option(
@@ -282,6 +315,7 @@ def explore_command(
                 profile=profile,
                 cpus=cpus,
                 patches=tuple(patch or ()),
+                params=parse_params(param or ()),
                 strategy=strategy,
                 seed=seed,
                 budget=budget,

@@ -67,6 +67,7 @@ class Report:
     unfinished: int = 0  # ... and how many of them were not searched to the end
     lost: int = 0  # tasks lost with their workers on every retry
     patches: tuple[str, ...] = ()
+    params: tuple[tuple[str, int], ...] = ()  # the scenario's parameters set
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -95,8 +96,9 @@ class Report:
 
     def header(self) -> str:
         era = "+".join((self.era, *self.patches))
+        params = "".join(f", {name}={value}" for name, value in self.params)
         return (
-            f"{self.scenario} (era {era}, profile {self.profile}): strategy "
+            f"{self.scenario} (era {era}, profile {self.profile}{params}): strategy "
             f"{self.strategy}, seed {self.seed}"
         )
 
@@ -200,6 +202,7 @@ def explore(
     profile: str = "spec",
     cpus: int | None = None,
     patches: tuple[str, ...] = (),
+    params: dict[str, int] | None = None,
     strategy: str = "auto",
     seed: int = 0,
     budget: float | None = None,
@@ -224,9 +227,10 @@ def explore(
     `budget` is wall-clock seconds and `executions` a number of executions; either cuts the
     search, and the report says so. `bound` is the dfs preemption bound ("scenario": the
     scenario's own; None: unbounded). `patches` are driver patches applied on top of the era
-    (`sdei scenarios` lists them). `jobs` > 1 uses worker processes, `cluster` a Dask
-    scheduler address; with `warm_up` a parallel search first runs a second in this process
-    (most searches end there, without paying for workers). With `states` (the default) the
+    (`sdei scenarios` lists them), `params` the scenario's own parameters. `jobs` > 1 uses
+    worker processes, `cluster` a Dask scheduler address; with `warm_up` a parallel search
+    first runs a second in this process (most searches end there, without paying for
+    workers). With `states` (the default) the
     dfs is stateful: it fingerprints every state it reaches and does not search one twice.
     Without `split_dfs` the dfs (alone or as `auto`'s last phase) runs in this process whatever
     `jobs` is: on a few cores a split dfs runs more executions than its workers save.
@@ -239,7 +243,13 @@ def explore(
         raise UsageError(f"unknown reduction {reduction!r} (one of: {', '.join(dfs.REDUCTIONS)})")
     try:
         target = Target.make(
-            scenario, era=era, profile=profile, cpus=cpus, patches=patches, max_steps=max_steps
+            scenario,
+            era=era,
+            profile=profile,
+            cpus=cpus,
+            patches=patches,
+            max_steps=max_steps,
+            params=(params or {}).items(),
         )
     except (ScenarioError, ValueError) as error:
         raise UsageError(str(error)) from None
@@ -257,6 +267,7 @@ def explore(
         max_steps=target.max_steps,
         jobs=jobs,
         patches=target.options.patches,
+        params=target.options.params,
     )
     pool: Pool | None = None
     try:
@@ -390,6 +401,14 @@ def _parallel(
     if strategy == "dfs":
         return _parallel_dfs(target, budget, seed, reduction, bound, progress, pool, states)
     result = SearchResult("auto", seed)
+    opening = dfs.probe(target, budget, reduction=reduction, bound=bound)  # as auto.search
+    if opening is not None:
+        result.absorb(opening)
+        if opening.found is not None or opening.complete or opening.cut is not None:
+            result.complete, result.cut = opening.complete, opening.cut
+            result.reduction = opening.reduction
+            return result
+    openings = opening is None  # whether the dfs phase still has its openings to run
     for kind, seconds, executions in auto.phases(budget):
         phase = budget.slice(seconds, executions)
         part = _parallel_random(
@@ -401,10 +420,19 @@ def _parallel(
             result.cut = None if result.found is not None else budget.exhausted()
             return result
     if split_dfs:
-        systematic = _parallel_dfs(target, budget, seed, reduction, bound, progress, pool, states)
+        systematic = _parallel_dfs(
+            target, budget, seed, reduction, bound, progress, pool, states, openings=openings
+        )
     else:
         systematic = dfs.search(
-            target, budget, seed, reduction=reduction, bound=bound, progress=progress, states=states
+            target,
+            budget,
+            seed,
+            reduction=reduction,
+            bound=bound,
+            progress=progress,
+            states=states,
+            openings=openings,
         )
         result.notes.append("dfs phase in one process (--jobs N splits it)")
     result.absorb(systematic)
@@ -466,11 +494,14 @@ def _parallel_dfs(
     progress: Progress | None,
     pool: Pool,
     states: bool = True,
+    *,
+    openings: bool = True,
 ) -> SearchResult:
     """Split the tree SPLIT_DEPTH choices deep and search the subtrees in slices. Complete
     only when every subtree came back complete: a subtree never finished - cut by a budget
-    or an interrupt, or lost with its worker - leaves the search incomplete."""
-    opening = dfs.probe(target, budget, reduction=reduction, bound=bound)
+    or an interrupt, or lost with its worker - leaves the search incomplete. `openings=False`:
+    the caller ran `dfs.probe` already."""
+    opening = dfs.probe(target, budget, reduction=reduction, bound=bound) if openings else None
     if opening is not None and (opening.found or opening.complete or opening.cut):
         opening.seed = seed
         return opening  # found, searched to the end or cut in the calling process

@@ -1,6 +1,7 @@
-"""The default strategy: a short randomized phase (PCT, then uniform random), which
-finds shallow bugs fast, then a systematic dfs for the rest of the budget, which either finds
-what is left or proves there is nothing (within the scenario's bounds)."""
+"""The default strategy: the dfs's openings (a few systematic schedules, `dfs.probe`), a
+short randomized phase (PCT, then uniform random), which finds shallow bugs fast, then the
+systematic dfs for the rest of the budget, which either finds what is left or proves there
+is nothing (within the scenario's bounds)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,15 @@ def search(
             return None
         return lambda n: progress(base + n)
 
+    # The dfs's openings first: a few cheap systematic schedules that reach what PCT finds
+    # slowly or never (an event kept pending until a CPU is going down).
+    opening = dfs.probe(target, budget, reduction=reduction, bound=bound)
+    if opening is not None:
+        result.absorb(opening)
+        if opening.found is not None or opening.complete or opening.cut is not None:
+            result.complete, result.cut = opening.complete, opening.cut
+            result.reduction = opening.reduction
+            return result
     for kind, seconds, executions in phases(budget):
         phase = budget.slice(seconds, executions)
         search_phase = pct.search if kind == "pct" else random_walk.search
@@ -66,7 +76,14 @@ def search(
         result.cut = None
         return result
     systematic = dfs.search(
-        target, budget, seed, reduction=reduction, bound=bound, progress=progress, states=states
+        target,
+        budget,
+        seed,
+        reduction=reduction,
+        bound=bound,
+        progress=progress,
+        states=states,
+        openings=opening is None,
     )
     result.absorb(systematic)
     result.complete = systematic.complete

@@ -96,6 +96,7 @@ class ReplayFile(BaseModel):
     patches: list[str] = []
     profile: Literal["spec", "tfa"]
     cpus: PositiveInt | None = None
+    params: dict[str, int] = {}
     disabled_actions: list[str] = []
     strategy: str = "?"
     seed: int = 0
@@ -175,6 +176,7 @@ class Counterexample:
     patches: tuple[str, ...] = ()
     # The injected firmware faults that fired: {"step", "pe", "function", "status"}.
     injected: list[dict[str, Any]] = field(default_factory=list)
+    params: tuple[tuple[str, int], ...] = ()  # the scenario's parameters set
 
     @property
     def explanation(self) -> str:
@@ -183,7 +185,12 @@ class Counterexample:
     @property
     def options(self) -> Options:
         return Options(
-            self.era, self.profile, self.cpus, frozenset(self.disabled_actions), self.patches
+            self.era,
+            self.profile,
+            self.cpus,
+            frozenset(self.disabled_actions),
+            self.patches,
+            self.params,
         )
 
     # ------------------------------------------------------------- JSON
@@ -200,6 +207,7 @@ class Counterexample:
             "patches": list(self.patches),
             "profile": self.profile,
             "cpus": self.cpus,
+            "params": dict(self.params),
             "disabled_actions": list(self.disabled_actions),
             "strategy": self.strategy,
             "seed": self.seed,
@@ -252,6 +260,7 @@ class Counterexample:
             notes=list(f.notes),
             patches=tuple(f.patches),
             injected=[dict(i) for i in f.injected],
+            params=tuple(sorted(f.params.items())),
         )
 
     def save(self, path: Path) -> Path:
@@ -493,6 +502,7 @@ def make(
         scenario_file=scenario_file,
         notes=list(notes),
         patches=execution.options.patches,
+        params=execution.options.params,
         injected=[
             {"step": step, "pe": pe, "function": function_name(fid), "status": result_text(status)}
             for step, pe, fid, status in machine.injected

@@ -287,6 +287,8 @@ class DfsSearch:
             index = _round_robin(opts, awake, log.last_pe, len(machine.pes))
         elif self.order == "eager":
             index = _eager(opts, awake, log)
+        elif self.order == "lazy":
+            index = _lazy(opts, awake, continuing)
         else:
             index = continuing if continuing in awake else awake[0]
         backtrack = {index} if self.reduction == "dpor" else set(range(len(opts)))
@@ -523,9 +525,11 @@ def search(
     bound: int | None = None,
     progress: Progress | None = None,
     states: bool = True,
+    openings: bool = True,
 ) -> SearchResult:
-    """Exhaustive search (the seed only labels the report: dfs draws no random numbers)."""
-    result = probe(target, budget, reduction=reduction, bound=bound)
+    """Exhaustive search (the seed only labels the report: dfs draws no random numbers).
+    `openings=False`: the caller ran `probe` already."""
+    result = probe(target, budget, reduction=reduction, bound=bound) if openings else None
     if result is None or (result.found is None and not result.complete and result.cut is None):
         searcher = DfsSearch(target, reduction=reduction, bound=bound, states=states)
         result = finish(result, searcher.run(budget, progress))
@@ -539,9 +543,11 @@ def probe(
     """The dfs's opening: the same search under other first schedules (OPENINGS), each cut
     after a few executions. The continuing-first order reaches a race that needs a thread
     preempted early only after the variations of every later step; round robin (each new
-    choice point tries the PE after the one that stepped last) preempts at once, and eager
+    choice point tries the PE after the one that stepped last) preempts at once; eager
     delivery (an interrupt or event taken as soon as it can be, the interrupted thread going
-    on) runs handlers late, under whatever arrives next. The executions are real ones and
+    on) runs handlers late, under whatever arrives next; lazy delivery (an interrupt or event
+    taken only when no thread can run) keeps one pending while the threads move on, until a
+    PE is in the state where taking it goes wrong. The executions are real ones and
     count; an opening that exhausts the tree is a complete search. Stateless: in a few
     executions nearly every state is new, and a fingerprint costs more than the steps a match
     would save. Only with DPOR: without it a search's size is the number of interleavings (or
@@ -607,8 +613,8 @@ def search_subtree(
 
 
 TAKES = ("irq", "sdei")  # options that stack a handler on their PE
-ORDERS = ("continuing", "round-robin", "eager")  # a new node's first option (`DfsSearch`)
-OPENINGS = (("round-robin", 8), ("eager", 8))  # first schedules `probe` tries, executions each
+ORDERS = ("continuing", "round-robin", "eager", "lazy")  # a new node's first option
+OPENINGS = (("round-robin", 8), ("eager", 8), ("lazy", 128))  # `probe`'s orders, executions
 SAMPLE = 8  # a stateful search keeps one state in about this many (`DfsSearch._visit`)
 
 
@@ -631,6 +637,17 @@ def _eager(opts: tuple[Any, ...], awake: list[int], log: StepLog) -> int:
                 if opts[i] == key:
                     return i
             break
+    return awake[0]
+
+
+def _lazy(opts: tuple[Any, ...], awake: list[int], continuing: int | None) -> int:
+    """The thread that ran goes on; else another thread; an interrupt or event is taken only
+    when no thread can run."""
+    if continuing in awake:
+        return continuing
+    for i in awake:
+        if opts[i][0] not in TAKES:
+            return i
     return awake[0]
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sdei.kernel.eras import ERAS, FEATURES, missing
 from sdei.machine import Machine
-from sdei.scenarios.api import Options, Scenario, check_patches
+from sdei.scenarios.api import Options, Scenario, check_params, check_patches
 from sdei.scenarios.registry import ScenarioError, resolve
 
 
@@ -26,6 +27,11 @@ class Target:
 
     def __post_init__(self) -> None:
         check_needs(self.scenario, self.options.era, self.options.patches)
+        if self.options.params:  # a replay file's, say: the scenario must take them
+            try:
+                check_params(self.scenario, self.options.params)
+            except ValueError as error:
+                raise ScenarioError(str(error)) from None
 
     @classmethod
     def make(
@@ -37,13 +43,15 @@ class Target:
         cpus: int | None = None,
         patches: tuple[str, ...] = (),
         max_steps: int | None = None,
+        params: Iterable[tuple[str, int]] = (),
     ) -> Target:
         if isinstance(scenario, str):
             spec, found = scenario, resolve(scenario)
         else:
             spec, found = "", scenario
         chosen = check_patches((*found.patches, *patches))
-        options = Options(era=era, profile=profile, cpus=cpus, patches=chosen)
+        values = check_params(found, params)
+        options = Options(era=era, profile=profile, cpus=cpus, patches=chosen, params=values)
         return cls(found, spec, options, max_steps or found.max_steps)
 
     @property

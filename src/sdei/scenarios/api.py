@@ -18,12 +18,46 @@ from sdei.machine import Machine
 ERAS = ERA_NAMES
 
 
+def check_params(
+    scenario: Scenario, values: Iterable[tuple[str, int]]
+) -> tuple[tuple[str, int], ...]:
+    """The parameters set, sorted by name; ValueError (one line) for a name the scenario does
+    not take or a value out of its range."""
+    known = {p.name: p for p in scenario.parameters}
+    chosen = dict(values)
+    for name, value in chosen.items():
+        parameter = known.get(name)
+        if parameter is None:
+            takes = ", ".join(known) if known else "none"
+            raise ValueError(
+                f"{scenario.name} has no parameter {name!r} (the parameters it takes: {takes})"
+            )
+        if not parameter.low <= value <= parameter.high:
+            raise ValueError(
+                f"{scenario.name}: {name}={value} is out of range "
+                f"({parameter.low}..{parameter.high}: {parameter.help})"
+            )
+    return tuple(sorted(chosen.items()))
+
+
 def check_patches(names: Iterable[str]) -> tuple[str, ...]:
     """The patch names, once each, in order; ValueError (one line) for an unknown one."""
     chosen = tuple(dict.fromkeys(names))
     for name in chosen:
         patch(name)
     return chosen
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A whole number a scenario is built with (`--param NAME=VALUE`), such as how many
+    callers race: `Options.value` gives the one a run uses."""
+
+    name: str
+    default: int
+    help: str
+    low: int = 1
+    high: int = 8
 
 
 @dataclass(frozen=True)
@@ -35,6 +69,14 @@ class Options:
     cpus: int | None = None  # None: the scenario's default
     disabled_actions: frozenset[str] = frozenset()  # swarm testing switches these off
     patches: tuple[str, ...] = ()  # driver patches on top of the era (sdei.kernel.eras)
+    params: tuple[tuple[str, int], ...] = ()  # the scenario's parameters set, by name
+
+    def value(self, parameter: Parameter) -> int:
+        """The value of one of the scenario's parameters in this run."""
+        for name, value in self.params:
+            if name == parameter.name:
+                return value
+        return parameter.default
 
 
 @dataclass(frozen=True)
@@ -65,6 +107,8 @@ class Scenario:
     # Kernel features (`sdei.kernel.eras.FEATURES`) the scenario drives: an era without one
     # is refused, not searched (it would report "no violation" of code it does not have).
     needs: tuple[str, ...] = ()
+    # Whole numbers the scenario is built with beyond `--cpus` (`--param NAME=VALUE`).
+    parameters: tuple[Parameter, ...] = ()
 
     @property
     def group(self) -> str:

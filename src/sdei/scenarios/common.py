@@ -3,12 +3,13 @@ quiescence with the default chooser, then handed back for the racing part."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sdei.firmware import Platform
+from sdei.firmware import EventDesc, Platform
 from sdei.formats.discovery import GhesSource
 from sdei.kernel import BootConfig, Counter, Linux, invariants
 from sdei.kernel.core import ERRNO_NAMES, Gen
@@ -96,10 +97,13 @@ def boot(
     max_steps: int = 20_000,
     ghes: tuple[GhesSource, ...] = (),
     kdump: bool = False,
+    events: tuple[EventDesc, ...] = (),
 ) -> Booted:
     """Boot Linux on CPU0 of a `cpus`-PE reference machine, bring up `online` (default all),
     run `setup` on CPU0, and stop at quiescence with the set-up's choices forgotten."""
     platform = Platform.reference(cpus, profile=profile, client_el=client_el)
+    if events:  # the scenario's own, beyond the reference platform's
+        platform = dataclasses.replace(platform, events=(*platform.events, *events))
     machine = Machine(MachineConfig(platform, powered_on=(0,)))
     secondaries = tuple(c for c in (online or range(cpus)) if c != 0)
     linux = Linux(

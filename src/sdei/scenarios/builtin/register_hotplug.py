@@ -5,6 +5,9 @@ online before the caller clears the flag registers the event through its hotplug
 caller then frees the event, and firmware keeps a registration pointing at freed memory.
 
 `--cpus N` (3 by default) starts CPUs 2..N-1 offline, each brought online by a task of its own.
+`--param callers=K` (1 by default, at most 3) has K callers, each registering a private event
+of its own from CPU k % 2 at once, as the SPIN model's NEV: the injected REGISTER failure may
+then hit any of their cross-calls on CPU1.
 """
 
 from __future__ import annotations
@@ -12,20 +15,28 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sdei.abi import Function
+from sdei.firmware import EventDesc
 from sdei.kernel import Counter
 from sdei.kernel.core import Gen
 from sdei.machine import PE, FirmwareFault, Machine
-from sdei.scenarios.api import Options, Scenario
+from sdei.scenarios.api import Options, Parameter, Scenario
 from sdei.scenarios.common import SOFTWARE_EVENT, boot_for
+
+CALLERS = Parameter("callers", 1, "callers registering a private event each", 1, 3)
+# Caller k's event: event 0, then private events of this scenario's platform (normal
+# priority, no interrupt: only ever registered, never raised).
+EVENTS = (SOFTWARE_EVENT, 0x4000_0021, 0x4000_0022)
 
 
 def build(options: Options) -> Machine:
-    booted = boot_for(options, 3, online=(0, 1))
+    callers = options.value(CALLERS)
+    extra = tuple(EventDesc(e, name=f"private event of caller {k}") for k, e in enumerate(EVENTS))
+    booted = boot_for(options, 3, online=(0, 1), events=extra[1:callers])
     linux, machine = booted.linux, booted.machine
     counter = Counter()
 
-    def register(pe: PE) -> Gen:
-        return (yield from linux.driver.register(pe, SOFTWARE_EVENT, counter))
+    def register(event: int) -> Callable[[PE], Gen]:
+        return lambda pe: linux.driver.register(pe, event, counter)
 
     def online(cpu: int) -> Callable[[PE], Gen]:
         return lambda pe: linux.hotplug.cpu_up(pe, cpu)
@@ -33,8 +44,13 @@ def build(options: Options) -> Machine:
     if "fault" not in options.disabled_actions:
         # REGISTER fails on CPU1 during the cross-call (the commit's story); CPU2's hotplug
         # callback only logs its own failures, so it is not a target.
-        machine.inject(FirmwareFault(Function.EVENT_REGISTER, -3, event=SOFTWARE_EVENT, pe=1))
-    booted.spawn(0, register, "register event 0")
+        machine.inject(FirmwareFault(Function.EVENT_REGISTER, -3, pe=1))
+    for k in range(callers):
+        booted.spawn(
+            k % 2,
+            register(EVENTS[k]),
+            f"register event {EVENTS[k]:#x}" if k else "register event 0",
+        )
     if "hotplug" not in options.disabled_actions:
         # One hotplug task per CPU beyond the first two (offline at boot), as the SPIN model's
         # NHPT: the task for CPU c runs on CPU (c - 1) % 2, so CPU2's runs on CPU1.
@@ -54,4 +70,5 @@ SCENARIO = Scenario(
     also_violates=("flags-agree", "unexpected-api-error"),
     default_cpus=3,
     actions=("fault", "hotplug"),
+    parameters=(CALLERS,),
 )
