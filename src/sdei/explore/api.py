@@ -401,14 +401,8 @@ def _parallel(
     if strategy == "dfs":
         return _parallel_dfs(target, budget, seed, reduction, bound, progress, pool, states)
     result = SearchResult("auto", seed)
-    opening = dfs.probe(target, budget, reduction=reduction, bound=bound)  # as auto.search
-    if opening is not None:
-        result.absorb(opening)
-        if opening.found is not None or opening.complete or opening.cut is not None:
-            result.complete, result.cut = opening.complete, opening.cut
-            result.reduction = opening.reduction
-            return result
-    openings = opening is None  # whether the dfs phase still has its openings to run
+    if auto.openings(target, budget, result, reduction=reduction, bound=bound):
+        return result
     for kind, seconds, executions in auto.phases(budget):
         phase = budget.slice(seconds, executions)
         part = _parallel_random(
@@ -421,18 +415,11 @@ def _parallel(
             return result
     if split_dfs:
         systematic = _parallel_dfs(
-            target, budget, seed, reduction, bound, progress, pool, states, openings=openings
+            target, budget, seed, reduction, bound, progress, pool, states, openings=False
         )
     else:
-        systematic = dfs.search(
-            target,
-            budget,
-            seed,
-            reduction=reduction,
-            bound=bound,
-            progress=progress,
-            states=states,
-            openings=openings,
+        systematic = auto.dfs_phase(
+            target, budget, seed, reduction=reduction, bound=bound, progress=progress, states=states
         )
         result.notes.append("dfs phase in one process (--jobs N splits it)")
     result.absorb(systematic)

@@ -55,15 +55,8 @@ def search(
             return None
         return lambda n: progress(base + n)
 
-    # The dfs's openings first: a few cheap systematic schedules that reach what PCT finds
-    # slowly or never (an event kept pending until a CPU is going down).
-    opening = dfs.probe(target, budget, reduction=reduction, bound=bound)
-    if opening is not None:
-        result.absorb(opening)
-        if opening.found is not None or opening.complete or opening.cut is not None:
-            result.complete, result.cut = opening.complete, opening.cut
-            result.reduction = opening.reduction
-            return result
+    if openings(target, budget, result, reduction=reduction, bound=bound):
+        return result
     for kind, seconds, executions in phases(budget):
         phase = budget.slice(seconds, executions)
         search_phase = pct.search if kind == "pct" else random_walk.search
@@ -75,15 +68,8 @@ def search(
     if result.found is not None:
         result.cut = None
         return result
-    systematic = dfs.search(
-        target,
-        budget,
-        seed,
-        reduction=reduction,
-        bound=bound,
-        progress=progress,
-        states=states,
-        openings=opening is None,
+    systematic = dfs_phase(
+        target, budget, seed, reduction=reduction, bound=bound, progress=progress, states=states
     )
     result.absorb(systematic)
     result.complete = systematic.complete
@@ -91,3 +77,42 @@ def search(
     result.bound = systematic.bound
     result.reduction = systematic.reduction
     return result
+
+
+def openings(
+    target: Target, budget: Budget, result: SearchResult, *, reduction: str, bound: int | None
+) -> bool:
+    """The first phase: the dfs's openings (`dfs.probe`), a few cheap systematic schedules that
+    reach what PCT finds slowly or never (an event kept pending until a CPU is going down).
+    Their counts go into `result`; True when the search is over (found, complete or cut)."""
+    opening = dfs.probe(target, budget, reduction=reduction, bound=bound)
+    if opening is None:
+        return False
+    result.absorb(opening)
+    if opening.found is None and not opening.complete and opening.cut is None:
+        return False
+    result.complete, result.cut, result.reduction = opening.complete, opening.cut, opening.reduction
+    return True
+
+
+def dfs_phase(
+    target: Target,
+    budget: Budget,
+    seed: int,
+    *,
+    reduction: str,
+    bound: int | None,
+    progress: Progress | None,
+    states: bool,
+) -> SearchResult:
+    """The last phase in this process: the dfs proper (its openings ran first)."""
+    return dfs.search(
+        target,
+        budget,
+        seed,
+        reduction=reduction,
+        bound=bound,
+        progress=progress,
+        states=states,
+        openings=False,
+    )
