@@ -224,6 +224,21 @@ class Pool:
             )
         return self._executor
 
+    def _submit(self, task: Task) -> cf.Future[TaskResult]:
+        """Hand a task to the processes. A submit may start a worker: it starts with Ctrl-C
+        ignored (a disposition a new process keeps, and Python leaves alone at start-up), so a
+        Ctrl-C to the process group while it imports cannot stop it with a traceback. The
+        parent's own Ctrl-C is held back meanwhile, not lost."""
+        if threading.current_thread() is not threading.main_thread():
+            return self._processes().submit(run_task, task)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            return self._processes().submit(run_task, task)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
     def _run_processes(
         self, pending: deque[Task], follow: Follow, stop: Callable[[], bool], budget: Budget
     ) -> Iterator[TaskResult]:
@@ -237,7 +252,7 @@ class Pool:
                 if task is None:
                     return
                 pending.popleft()
-                futures[self._processes().submit(run_task, task)] = task
+                futures[self._submit(task)] = task
                 reserved += task.executions or 0
 
         fill()
@@ -265,7 +280,7 @@ class Pool:
                 if self.restarts < RETRIES:
                     self.restarts += 1
                     for task in retry:
-                        futures[self._processes().submit(run_task, _retried(task))] = task
+                        futures[self._submit(_retried(task))] = task
                 else:
                     for task in retry:
                         self.lost += 1
