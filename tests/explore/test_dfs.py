@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 
@@ -13,12 +14,21 @@ from sdei.explore.dfs import DfsSearch
 from sdei.explore.execution import Execution
 from sdei.explore.target import Target
 from sdei.firmware import Platform
-from sdei.machine import Access, Local, Machine, MachineConfig, SendIpi
+from sdei.machine import (
+    Access,
+    AssertInterrupt,
+    IrqSave,
+    Local,
+    Machine,
+    MachineConfig,
+    SendIpi,
+    WaitUntil,
+)
 from sdei.machine.contexts import Code
 from sdei.machine.pe import PE
 from sdei.scenarios.api import Options, Scenario
 
-from .randprog import build_program, random_program
+from .randprog import PPI, build_program, random_program
 from .toys import (
     ABBA,
     HANDLER_LOCK,
@@ -153,3 +163,70 @@ def test_an_interrupt_is_not_reordered_before_the_step_that_raised_it() -> None:
     assert base is not None and got is not None
     assert got[0] == base[0]
     assert got[1] == 14, got[1]  # 21 when each IPI's taking was reversed with its sending
+
+
+def _either_writer(options: Options) -> Machine:
+    """T waits until x or y is set (a wait with two enablers, independent of each other)."""
+    machine = Machine(MachineConfig(Platform.reference(3)))
+    machine.shared.update(x=0, y=0)
+
+    def waiter(pe: PE) -> Code:
+        yield Local("a")
+        yield WaitUntil(lambda: bool(machine.shared["x"] or machine.shared["y"]), ("x", "y"))
+        machine.shared["seen"] = machine.shared["x"]
+
+    def writer(name: str) -> Callable[[PE], Code]:
+        def write(pe: PE) -> Code:
+            yield Access(name)
+            machine.shared[name] = 1
+
+        return write
+
+    machine.spawn(0, waiter, name="T")
+    machine.spawn(1, writer("x"), name="A")
+    machine.spawn(2, writer("y"), name="B")
+    machine.end_setup()
+    return machine
+
+
+def _switch_unmasks(options: Options) -> Machine:
+    """One CPU: u masks IRQs, raises one and ends; whichever thread runs next unmasks them
+    (its own saved PSTATE), so the IRQ can come before t1's first step or after it."""
+    machine = Machine(MachineConfig(Platform.reference(1)))
+    machine.shared["slot"] = 0
+
+    def masker(pe: PE) -> Code:
+        yield IrqSave()
+        yield AssertInterrupt(PPI, 0)
+
+    def first(pe: PE) -> Code:
+        machine.shared["slot"] = machine.shared["slot"] * 10 + 1
+        yield Local("after")
+
+    def other(pe: PE) -> Code:
+        yield Local("other")
+
+    def handler(pe: PE, intid: int) -> Code:
+        machine.shared["slot"] = machine.shared["slot"] * 10 + 2
+        yield Local("after")
+
+    machine.request_irq(PPI, handler)
+    machine.gic.enable(PPI, 0)
+    machine.spawn(0, masker, name="u")
+    machine.spawn(0, first, name="t1")
+    machine.spawn(0, other, name="t2")
+    machine.end_setup()
+    return machine
+
+
+@pytest.mark.parametrize("build", [_either_writer, _switch_unmasks])
+def test_a_step_with_other_enablers_is_still_reordered(build: Callable[[Options], Machine]) -> None:
+    """Only the step that raised an interrupt is left out of the races with taking it: a wait
+    that either of two writes ends, or a thread switch that unmasks IRQs, can be enabled
+    another way, and DPOR must still find every outcome (both were missed when any enabling
+    step was left out)."""
+    target = Target(Scenario(build.__name__, "", build), "", Options(), 200)
+    base = _outcomes(target, "none")
+    got = _outcomes(target, "dpor")
+    assert base is not None and got is not None
+    assert got[0] == base[0]

@@ -34,6 +34,7 @@ from sdei.explore.dependence import Footprint, Option, dependent, option_footpri
 from sdei.explore.execution import Abort, Execution, ExplorerChooser, StepLog, execute
 from sdei.explore.fingerprint import fingerprint
 from sdei.explore.target import Target
+from sdei.firmware.footprint import SHARED, irq_resource, pe_part
 from sdei.machine import Machine
 from sdei.machine.ops import STABLE_WAIT
 
@@ -651,6 +652,16 @@ def _lazy(opts: tuple[Any, ...], awake: list[int], continuing: int | None) -> in
     return awake[0]
 
 
+def _own_state(take: Option) -> tuple[str, ...]:
+    """What raising the interrupt or event an option takes writes (`sdei.machine.footprints`):
+    an interrupt's own `irq:N` (banked per PE for SGIs and PPIs), an event's part of the
+    dispatcher (its PE's, or the shared events')."""
+    what, pe, number = take
+    if what == "irq":
+        return (irq_resource(number, pe),)
+    return (pe_part(pe)[0], SHARED[0])
+
+
 def _wakes(step: Option, fp: Footprint, asleep: Option, asleep_fp: Footprint) -> bool:
     """Does a step end `asleep`'s place in the sleep set? When it is dependent, and when it is
     an interrupt or SDEI event that would stack on a context stepping on its PE: taking it
@@ -801,10 +812,21 @@ class _Analysis:
             self.reverse(node, i, p, full, j)
 
     def _enabled_by(self, i: int, node: Node | None, p: Option) -> bool:
-        """Did step i make p possible (raise the interrupt or event p takes, release what p
-        waited for)? Then p's step comes after i in every run: i enables it, which orders
-        them (Flanagan & Godefroid 2005), and there is no race to reverse."""
-        before = node.options if node is not None else (self.steps[i][0],)
+        """Is step i what raised the interrupt or event p takes? A thread's step (`run`) that
+        wrote p's own state (its interrupt's `irq:N`, or the dispatcher part of its PE or the
+        shared events), with p offered right after i and not before. Then p comes after i in
+        every run, and the only other way to raise it writes the same state, so it races with
+        i instead: nothing to reverse here. Only then: a thread's step (a wait, a switch) may
+        have enablers independent of each other, which a skipped race would never reorder."""
+        if p[0] not in TAKES:
+            return False
+        raiser, written, _ = self.steps[i]
+        if raiser[0] != "run":
+            return False
+        own = _own_state(p)
+        if not any(write and name in own for name, write in written):
+            return False
+        before = node.options if node is not None else (raiser,)
         if p in before:
             return False
         after = self.at.get(i + 1)
