@@ -156,7 +156,10 @@ def test_the_command_line_keeps_states_by_default_and_can_drop_them() -> None:
     from sdei.cli import app
 
     runner = CliRunner(env={"COLUMNS": "200"})
-    base = ["explore", "register-hotplug", "--era", "v5.7", "--cpus", "4", "--strategy", "dfs"]
+    base = [
+        *("explore", "register-hotplug", "--era", "v5.7", "--cpus", "4"),
+        *("--strategy", "dfs", "--jobs", "1"),
+    ]
     stateful = runner.invoke(app, base)
     assert stateful.exit_code == 0, stateful.output
     assert "complete: no violation" in stateful.output

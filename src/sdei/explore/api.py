@@ -230,8 +230,8 @@ def explore(
     (`sdei scenarios` lists them), `params` the scenario's own parameters. `jobs` > 1 uses
     worker processes, `cluster` a Dask scheduler address; with `warm_up` a parallel search
     first runs a second in this process (most searches end there, without paying for
-    workers). With `states` (the default) the
-    dfs is stateful: it fingerprints every state it reaches and does not search one twice.
+    workers). With `states` (the default) the dfs is stateful: it fingerprints every state
+    it reaches and does not search one twice.
     Without `split_dfs` the dfs (alone or as `auto`'s last phase) runs in this process whatever
     `jobs` is: on a few cores a split dfs runs more executions than its workers save.
 

@@ -108,7 +108,6 @@ class StepFootprints:
             *self.firmware.everything,
             SPI,
         )
-        self._faults: tuple[int, tuple[tuple[str, int, int | None, int | None], ...]] = (-1, ())
 
     def whole_pe(self, pe: int) -> Footprint:
         return (
@@ -256,22 +255,11 @@ class StepFootprints:
 
     def _fault_parts(self, pe: int, fid: int, args: tuple[int, ...]) -> Footprint:
         """The injected faults a call could meet: each has its own budget (`fault:N`), read
-        and spent only by the calls it matches (its function, PE and event)."""
-        faults = self.machine.faults
-        if self._faults[0] != len(faults):
-            self._faults = (
-                len(faults),
-                tuple(
-                    (f"fault:{n}", f.function & MASK32, f.pe, f.event) for n, f in enumerate(faults)
-                ),
-            )
-        event = args[0] if args else None  # as the engine matches it
+        and spent only by the calls it can fail (`FirmwareFault.meets`)."""
         return tuple(
-            (name, True)
-            for name, function, only_pe, only_event in self._faults[1]
-            if function == fid
-            and (only_pe is None or only_pe == pe)
-            and (only_event is None or only_event == event)
+            (f"fault:{n}", True)
+            for n, fault in enumerate(self.machine.faults)
+            if fault.meets(pe, fid, args)
         )
 
     def _psci(self, pe: int, which: int, args: tuple[int, ...]) -> Footprint:

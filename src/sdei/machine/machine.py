@@ -78,6 +78,15 @@ class FirmwareFault:
     always: bool = False
     pe: int | None = None  # only calls made on this PE
 
+    def meets(self, pe: int, fid: int, args: tuple[int, ...]) -> bool:
+        """Can this fault fail a call of `fid` (its 32-bit function ID) made on `pe` with
+        x1.. = `args` (its budget aside)?"""
+        return (
+            self.function == fid
+            and (self.pe is None or self.pe == pe)
+            and (self.event is None or (bool(args) and args[0] == self.event))
+        )
+
 
 @dataclass
 class MachineConfig:
@@ -468,11 +477,7 @@ class Machine(Engine):
 
     def _injected_fault(self, pe: int, fid: int, args: tuple[int, ...]) -> int | None:
         for n, fault in enumerate(self.faults):
-            if fault.function != fid or self._fault_budget[n] <= 0:
-                continue
-            if fault.pe is not None and fault.pe != pe:
-                continue
-            if fault.event is not None and (not args or args[0] != fault.event):
+            if self._fault_budget[n] <= 0 or not fault.meets(pe, fid, args):
                 continue
             if fault.always or self._choose("fault", ("pass", "fire")) == 1:
                 if not fault.always:

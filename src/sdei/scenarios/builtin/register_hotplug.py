@@ -30,8 +30,11 @@ EVENTS = (SOFTWARE_EVENT, 0x4000_0021, 0x4000_0022)
 
 def build(options: Options) -> Machine:
     callers = options.value(CALLERS)
-    extra = tuple(EventDesc(e, name=f"private event of caller {k}") for k, e in enumerate(EVENTS))
-    booted = boot_for(options, 3, online=(0, 1), events=extra[1:callers])
+    own = tuple(  # event 0 is the platform's
+        EventDesc(e, name=f"private event of caller {k}")
+        for k, e in enumerate(EVENTS[1:callers], start=1)
+    )
+    booted = boot_for(options, 3, online=(0, 1), events=own)
     linux, machine = booted.linux, booted.machine
     counter = Counter()
 
