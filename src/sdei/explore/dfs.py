@@ -114,6 +114,8 @@ class _Chooser(ExplorerChooser):
         self.search = search
         self.depth = 0
         self.footprints = search.reduction != "none"
+        if search.branch < len(search.stack):  # the steps before the branch are replayed
+            self.known = search.logged[: search.stack[search.branch].step]
 
     def choose(self, kind: str, options: Sequence[Any]) -> int:
         search = self.search
@@ -173,6 +175,7 @@ class DfsSearch:
         if states and bound is None:
             self.visited = {} if visited is None else visited
         self.hit: Visit | None = None  # the visited state that ended the last execution
+        self.logged: list[tuple[Option, Footprint, Footprint | None]] = []  # the last run's steps
         if self.prefix.stack is not None:  # resume a subtree where its last slice stopped
             self.stack = copy.deepcopy(self.prefix.stack)
             self.branch = self.prefix.branch
@@ -439,21 +442,26 @@ class DfsSearch:
         if not nodes:
             return
         first = state.first
+        # The processes live at each state: offered there, or run before it.
+        live = [
+            (node, {*node.options, *(q for q, f in first.items() if f < node.step)})
+            for node in nodes
+        ]
         steps, step_clocks = state.steps, state.step_clocks
         for k in range(start, len(steps)):
             _, fp, after = steps[k]
             resources = (*fp, *after) if after else fp
-            _attribute(nodes, first, step_clocks[k], resources)
+            _attribute(live, step_clocks[k], resources)
         for j, offered in state.offered.items():  # options not taken, and blocked operations
             if j >= start:
                 for o, ofp, clock in offered:
-                    _attribute(nodes, first, {**clock, o: j + 1}, ofp)
+                    _attribute(live, {**clock, o: j + 1}, ofp)
         if hit is not None:
             end = len(steps)
             for roots, done in hit.summary.items():
                 clock = state.joined(roots)
                 clock.update((q, end + 1) for q in roots)
-                _attribute(nodes, first, clock, tuple(done))
+                _attribute(live, clock, tuple(done))
 
     # -------------------------------------------------------------- the loop
 
@@ -502,6 +510,8 @@ class DfsSearch:
                 result.found = execution
                 break
             hit, self.hit = self.hit, None
+            if chooser.log is not None:
+                self.logged = chooser.log.steps
             if self.reduction == "dpor" and (execution.status != "pruned" or hit is not None):
                 assert chooser.log is not None
                 self.analyse(chooser.log, machine, hit)
@@ -673,19 +683,18 @@ def _wakes(step: Option, fp: Footprint, asleep: Option, asleep_fp: Footprint) ->
 
 
 def _attribute(
-    nodes: list[Node], first: dict[Option, int], clock: dict[Option, int], fp: Footprint
+    nodes: list[tuple[Node, set[Option]]], clock: dict[Option, int], fp: Footprint
 ) -> None:
     """Add a step (its clock, its footprint) to the summary of every node it comes after,
-    under its roots there (see `DfsSearch._summarise`)."""
+    under its roots there (see `DfsSearch._summarise`); `nodes` pairs each with the processes
+    live at it."""
     latest = max(clock.values(), default=0)
-    for node in reversed(nodes):
+    for node, live in reversed(nodes):
         n = node.step
         if n >= latest:
             continue  # the step came before this state
-        options = node.options
-        roots = [q for q, c in clock.items() if c > n and (first.get(q, n) < n or q in options)]
-        if not roots:  # cannot tell: every process with a step since
-            roots = [q for q, c in clock.items() if c > n]
+        after = [q for q, c in clock.items() if c > n]
+        roots = [q for q in after if q in live] or after  # none: every process since
         key = tuple(sorted(roots))
         found = node.summary.get(key)
         if found is None:
@@ -714,41 +723,56 @@ class _Analysis:
         self.blocked = blocked
         self.clocks: dict[Option, dict[Option, int]] = {}  # process -> after its last step
         self.step_clocks: list[dict[Option, int]] = []
+        # resource -> the clock of its last write, and the step and process that wrote it
         self.last_write: dict[str, dict[Option, int]] = {}
-        self.reads: dict[str, dict[Option, int]] = {}
-        self.accesses: dict[str, list[tuple[int, Option, bool]]] = {}
+        self.writer: dict[str, tuple[int, Option]] = {}
+        # resource -> its readers since the last write: each one's latest clock (a process's
+        # clocks only grow, so that is the join of all its reads), and every read, in order
+        self.reads: dict[str, dict[Option, dict[Option, int]]] = {}
+        self.read_steps: dict[str, list[tuple[int, Option]]] = {}
+        self.count: dict[str, int] = {}  # resource -> how many accesses it has had
         self.first: dict[Option, int] = {}  # process -> the index of its first step
         # step index -> the options offered there and not taken, with their clocks then
         self.offered: dict[int, list[tuple[Option, Footprint, dict[Option, int]]]] = {}
 
     def touched(self, fp: Footprint) -> int:
-        return sum(len(self.accesses.get(r, ())) for r, _ in fp)
+        count = self.count
+        return sum(count.get(r, 0) for r, _ in fp)
 
-    def step(self, j: int, p: Option, fp: Footprint) -> dict[Option, int]:
-        clock = dict(self.clocks.get(p, {}))
+    def _after(self, clock: dict[Option, int], fp: Footprint) -> None:
+        """Join into `clock` what a step with footprint `fp` would come after now."""
+        last_write, reads = self.last_write, self.reads
         for r, w in fp:
-            lw = self.last_write.get(r)
+            lw = last_write.get(r)
             if lw is not None:
                 _join(clock, lw)
             if w:
-                rc = self.reads.get(r)
-                if rc is not None:
-                    _join(clock, rc)
+                readers = reads.get(r)
+                if readers:
+                    for rc in readers.values():
+                        _join(clock, rc)
+
+    def step(self, j: int, p: Option, fp: Footprint) -> dict[Option, int]:
+        clock = dict(self.clocks.get(p, {}))
+        self._after(clock, fp)
         clock[p] = j + 1
         self.first.setdefault(p, j)
+        count, reads, read_steps = self.count, self.reads, self.read_steps
         for r, w in fp:
             if w:
                 self.last_write[r] = clock
-                self.reads.pop(r, None)
+                self.writer[r] = (j, p)
+                reads.pop(r, None)
+                read_steps.pop(r, None)
             else:
-                rc = self.reads.get(r)
-                if rc is None:
-                    self.reads[r] = clock
+                readers = reads.get(r)
+                if readers is None:
+                    reads[r] = {p: clock}
+                    read_steps[r] = [(j, p)]
                 else:
-                    merged = dict(rc)
-                    _join(merged, clock)
-                    self.reads[r] = merged
-            self.accesses.setdefault(r, []).append((j, p, w))
+                    readers[p] = clock
+                    read_steps[r].append((j, p))
+            count[r] = count.get(r, 0) + 1
         self.clocks[p] = clock
         self.step_clocks.append(clock)
         return clock
@@ -772,33 +796,30 @@ class _Analysis:
             clock = self.clocks.get(p, {})
         found: set[int] = set()
         blocked = self.blocked
+        writer, read_steps = self.writer, self.read_steps
+
+        def race(i: int, q: Option) -> None:
+            if clock.get(q, 0) <= i:  # not ordered before p: a race
+                # With a handler that kept p from running, p's step could only have gone
+                # first had it run before the handler was taken.
+                under = blocked.get(q)
+                anchor = under.get(p) if under is not None else None
+                found.add(i if anchor is None else anchor)
+
         for r, w in fp:
-            for i, q, wi in reversed(self.accesses.get(r, ())):
-                if q == p:
-                    if wi:
-                        break
-                    continue
-                if not (w or wi):
-                    continue
-                if clock.get(q, 0) <= i:  # not ordered before p: a race
-                    # With a handler that kept p from running, p's step could only have gone
-                    # first had it run before the handler was taken.
-                    under = blocked.get(q)
-                    anchor = under.get(p) if under is not None else None
-                    found.add(i if anchor is None else anchor)
-                if wi:
-                    break  # earlier accesses all happen before this write
+            # A write races with the reads since the last write, a read only with that write
+            # (earlier accesses all happen before it); p's own accesses are ordered.
+            if w:
+                for i, q in read_steps.get(r, ()):
+                    if q != p:
+                        race(i, q)
+            last = writer.get(r)
+            if last is not None and last[1] != p:
+                race(*last)
         if not found:
             return
         full = dict(clock)  # what p's step would depend on if it ran at state j
-        for r, w in fp:
-            lw = self.last_write.get(r)
-            if lw is not None:
-                _join(full, lw)
-            if w:
-                rc = self.reads.get(r)
-                if rc is not None:
-                    _join(full, rc)
+        self._after(full, fp)
         steps, step_clocks = self.steps, self.step_clocks
         for i in found:
             qi = steps[i][0]

@@ -39,10 +39,19 @@ class StepLog(Observer):
 
     __past__ = ("*",)
 
-    def __init__(self, machine: Machine, *, footprints: bool = False) -> None:
+    def __init__(
+        self,
+        machine: Machine,
+        *,
+        footprints: bool = False,
+        known: Sequence[tuple[Option, Footprint, Footprint | None]] = (),
+    ) -> None:
         self.machine = machine
         self.keep = footprints
         self.steps: list[tuple[Option, Footprint, Footprint | None]] = []
+        # The steps an earlier run of the same choices took (a replayed prefix): the same
+        # state gives the same footprints, so they are taken from there.
+        self.known = known
         self.last_pe: int | None = None
         self.last_ctx: int | None = None
         # handler -> {context it keeps from running: the step that first blocked it}. A
@@ -55,8 +64,12 @@ class StepLog(Observer):
         self.last_pe, self.last_ctx = pe, context.ident
         if self.keep:
             key: Option = ("run", pe, context.ident)
-            after = None if context.done else option_footprint(self.machine, key)
-            self.steps.append((key, step_footprint(self.machine, key, op), after))
+            n = len(self.steps)
+            if n < len(self.known) and self.known[n][0] == key:
+                self.steps.append(self.known[n])
+            else:
+                after = None if context.done else option_footprint(self.machine, key)
+                self.steps.append((key, step_footprint(self.machine, key, op), after))
             stack = self.machine.pes[pe].stack
             if stack and stack[-1].ident not in self._pushed:
                 # COMPLETE_AND_RESUME entered an exception in the context the handler had
@@ -132,6 +145,8 @@ class ExplorerChooser:
         self.machine: Machine | None = None
         self.log: StepLog | None = None
         self.preemptions = 0
+        # Steps a run of the same first choices logged (`StepLog.known`).
+        self.known: Sequence[tuple[Option, Footprint, Footprint | None]] = ()
 
     def attach(self, machine: Machine, log: StepLog) -> None:
         self.machine = machine
@@ -187,7 +202,7 @@ def execute(
                 f"building the scenario failed: {type(error).__name__}: {error}",
                 exception_location(error),
             ) from error
-    log = StepLog(machine, footprints=chooser.footprints)
+    log = StepLog(machine, footprints=chooser.footprints, known=chooser.known)
     chooser.attach(machine, log)
     try:
         result = machine.run(chooser, max_steps=target.max_steps)

@@ -134,6 +134,20 @@ class _Event:
         self.pending = [False] * width
         self.runner: int | None = None  # the PE running a shared event
 
+    def __fingerprint__(self) -> tuple[object, ...]:
+        """What can change (`sdei.explore.fingerprint`): the rest is the platform's."""
+        return (
+            self.number,
+            self.intid,
+            self.runner,
+            tuple(self.state),
+            tuple(self.ep),
+            tuple(self.arg),
+            tuple(self.flags),
+            tuple(self.affinity),
+            tuple(self.pending),
+        )
+
 
 class _Record:
     """One entry of a PE's dispatch stack (depth two: normal, then critical)."""
