@@ -41,12 +41,16 @@ FIRMWARE = {
 PPI = 23  # an OS interrupt private to each PE, with its own handler
 
 
-def random_program(rng: random.Random) -> list[Program]:
-    cpus = rng.choice((2, 2, 3))
+def random_program(rng: random.Random, *, irqs: bool = False) -> list[Program]:
+    """`irqs`: IRQ-heavy - every thread raises the IRQ somewhere and the IRQ handler does two
+    things, so where an IRQ lands among named steps is what varies."""
+    cpus = 2 if irqs else rng.choice((2, 2, 3))
     threads: list[Program] = []
     for _ in range(cpus):
         ops: Program = []
-        for _ in range(rng.randint(1, 3)):
+        if irqs:
+            ops.append(("ppi", rng.randrange(cpus)))
+        for _ in range(rng.randint(1, 2 if irqs else 3)):
             kind = rng.random()
             var = rng.choice("xy")
             if kind < 0.25:
@@ -76,7 +80,11 @@ def random_program(rng: random.Random) -> list[Program]:
         rng.choice((("read", "x"), ("write", "y"), ("locked", "L1", "x"), ("percpu",)))
     ]
     threads.append(handler)
-    threads.append([rng.choice((("read", "y"), ("write", "x"), ("write", "y"), ("percpu",)))])
+    irq_ops = (("read", "y"), ("write", "x"), ("write", "y"), ("percpu",))
+    threads.append([rng.choice(irq_ops) for _ in range(2 if irqs else 1)])
+    if irqs:
+        for ops in threads[:cpus]:
+            rng.shuffle(ops)
     pes = rng.choice((cpus, cpus, max(2, cpus - 1), 1 if cpus == 2 else 2))
     # An injected firmware failure, for one PE or any: its budget is shared by the calls it
     # can meet, and by no others.
@@ -90,6 +98,7 @@ def random_program(rng: random.Random) -> list[Program]:
 def build_program(program: list[Program]) -> Scenario:
     *threads, handler_ops, irq_ops, layout = program
     _, pes, fault = layout[0]
+    shared_with_irqs = ("percpu",) in irq_ops
 
     def build(options: Options) -> Machine:
         machine = Machine(MachineConfig(Platform.reference(pes)))
@@ -130,14 +139,20 @@ def build_program(program: list[Program]) -> Scenario:
                 elif op[0] == "ppi":
                     yield AssertInterrupt(PPI, min(op[1], pes - 1))
                 elif op[0] == "percpu":  # per-CPU data, read and written in plain code
-                    thread = tag < 8  # a thread does it with preemption off, as Linux must
-                    if thread:
+                    # A thread does it as Linux must: with IRQs masked when an IRQ handler
+                    # shares it, else with preemption off (SDEI handlers are NMI-like).
+                    thread = tag < 8
+                    if thread and shared_with_irqs:
+                        was = yield IrqSave()
+                    elif thread:
                         yield Preempt(1)
                     yield Local("percpu")
                     slot = f"cpu{pe.index}"
                     reg = reg * 3 + machine.shared.get(slot, 0)
                     machine.shared[slot] = (reg * 19 + tag) % 97
-                    if thread:
+                    if thread and shared_with_irqs:
+                        yield IrqRestore(was)
+                    elif thread:
                         yield Preempt(-1)
                 elif op[0] == "signal":
                     target = machine.pes[min(op[1], pes - 1)].mpidr

@@ -111,27 +111,27 @@ def test_clicking_a_step_shows_its_state_and_what_changed(
     from selenium.webdriver.common.keys import Keys
 
     cx = Counterexample.load(written["replay"])
-    register = _step_of(cx, 2, "REGISTER(0")  # CPU2 coming up registers event 0 on itself
+    register = _step_of(cx, 1, "REGISTER(0")  # the cross-call registers event 0 on CPU1
     _open(browser, written["report"])
     _click_step(browser, register)
     step, items = _inspected(browser)
     assert step == register
-    text, changed = items[("firmware", "event 0x0 @PE2")]
-    assert text.startswith("event 0x0 @PE2: registered") and changed
+    text, changed = items[("firmware", "event 0x0 @PE1")]
+    assert text.startswith("event 0x0 @PE1: registered") and changed
     # Unchanged state is shown too, not marked.
     assert items[("PE0", "power")] == ("power: on", False)
     heading = browser.find_element(By.ID, "inspector").text
-    assert "PE2: REGISTER(0" in heading
+    assert "PE1: REGISTER(0" in heading
     # The keyboard moves to the next step; the state there is the one after it.
     browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_DOWN)
     after, items = _inspected(browser)
     assert after > register
-    assert items[("firmware", "event 0x0 @PE2")] == ("event 0x0 @PE2: registered", False)
+    assert items[("firmware", "event 0x0 @PE1")] == ("event 0x0 @PE1: registered", False)
     # The set-up row shows the state the set-up left: CPU2 off, the event not registered.
     _click_step(browser, cx_setup_steps(written))
     _, items = _inspected(browser)
     assert items[("PE2", "power")][0] == "power: off"
-    assert ("firmware", "event 0x0 @PE2") not in items
+    assert ("firmware", "event 0x0 @PE1") not in items
 
 
 def cx_setup_steps(written: dict[str, Path]) -> int:
@@ -187,6 +187,6 @@ def test_replay_show_state_prints_the_changes(written: dict[str, Path]) -> None:
     )
     assert result.exit_code == 1, result.output
     assert "state after set-up" in result.output
-    assert re.search(r"firmware event 0x0 @PE2: registered\n", result.output)
+    assert re.search(r"firmware event 0x0 @PE1: registered\n", result.output)
     assert "PE2 power: off → on" in result.output
     assert f"report: {written['replay'].with_name(written['report'].name)}" in result.output

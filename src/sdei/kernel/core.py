@@ -364,9 +364,10 @@ class Kernel:
     def cpus_read_unlock(self, pe: PE) -> Gen:
         yield Release(self.hotplug_lock, shared=True)
 
-    def cpus_write_lock(self, pe: PE) -> Gen:
+    def cpus_write_lock(self, pe: PE, reads: tuple[str, ...] = ()) -> Gen:
+        """`reads`: shared state the caller reads at once, in the same step (`Acquire`)."""
         self.might_sleep(pe, "cpus_write_lock")
-        yield Acquire(self.hotplug_lock)
+        yield Acquire(self.hotplug_lock, reads=reads)
 
     def cpus_write_unlock(self, pe: PE) -> Gen:
         yield Release(self.hotplug_lock)

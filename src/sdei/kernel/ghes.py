@@ -116,6 +116,7 @@ def _queue_one_entry(linux: Linux, pe: PE, ras: RasFirmware, source: RasSource, 
         k.printk(pe.index, f"GHES: Failed to read error status block! ({error})")
         yield from _clear(linux, ras, source, address)
         return ENOENT
+    yield Access("ghes_estatus_pool", label="gen_pool_alloc(ghes_estatus_pool)")
     if state.allocated >= POOL_RECORDS:  # gen_pool_alloc failed: the record stays in the block
         return ENOMEM
     state.allocated += 1
@@ -124,6 +125,7 @@ def _queue_one_entry(linux: Linux, pe: PE, ras: RasFirmware, source: RasSource, 
     if ghes_severity(record.severity) == "panic":
         yield from _panic(linux, pe, ras, source, address, node)
     yield from _clear(linux, ras, source, address)
+    yield Access("ghes_estatus_pool", label="ghes_estatus_cached")
     if raw in state.cache:  # ghes_estatus_cached(): reported just now, not again
         state.allocated -= 1
         yield Note(f"GHES: record of source {desc.source_id} is in the estatus cache: dropped")
@@ -186,6 +188,7 @@ def proc_in_irq(linux: Linux, pe: PE) -> Gen:
     nodes, state.pool = state.pool, []
     for node in nodes:
         yield from do_proc(linux, pe, node)
+        yield Access("ghes_estatus_pool", label="ghes_estatus_cache_add, gen_pool_free")
         if node.raw not in state.cache:
             for line in print_lines(state, node.source, node.record):
                 linux.k.printk(pe.index, line)

@@ -196,7 +196,8 @@ class Hotplug:
         """_cpu_up (cpu_add_remove_lock held): CPU_ON, wait for it to come online, then the
         ONLINE-section callbacks in its hotplug thread, all under the hotplug write lock."""
         k = self.k
-        yield from k.cpus_write_lock(pe)
+        # The online mask: every other writer holds the lock, but for panic's stop IPIs.
+        yield from k.cpus_write_lock(pe, reads=("cpu_online_mask",))
         if cpu in k.online:
             yield from k.cpus_write_unlock(pe)
             return 0
@@ -278,7 +279,7 @@ class Hotplug:
                     yield from k.local_irq_restore(target, was)
                     yield WaitUntil(
                         lambda: not target.ipi_queue,
-                        (f"ipi:{target.index}",),
+                        (irq_resource(IPI_SGI, target.index),),  # what the IPI handler ends with
                         "idle: pending IPIs taken",
                         stable=True,
                     )
@@ -307,7 +308,8 @@ class Hotplug:
         """_cpu_down (cpu_add_remove_lock held): ONLINE-section teardown in the dying CPU's
         hotplug thread, then take_cpu_down by stop_machine, all under the hotplug write lock."""
         k = self.k
-        yield from k.cpus_write_lock(pe)
+        # The online mask: every other writer holds the lock, but for panic's stop IPIs.
+        yield from k.cpus_write_lock(pe, reads=("cpu_online_mask",))
         if cpu not in k.online or cpu == pe.index:
             yield from k.cpus_write_unlock(pe)
             return 0
@@ -361,6 +363,7 @@ class Hotplug:
         k = self.k
         yield from k.mutex_lock(pe, self.maps_lock)
         frozen: list[int] = []
+        yield Access("cpu_online_mask", write=False)
         for cpu in sorted(k.online - {pe.index}):
             yield from self._cpu_down(pe, cpu)
             frozen.append(cpu)

@@ -29,12 +29,16 @@ says where a context blocked under a handler could have gone instead: before the
 taken).
 
 What code does between its yields on its own CPU - PSTATE, per-CPU variables, HCR_EL2 - is
-named by no operation, yet a handler taken in the middle may see or change it. So every step
-on a PE reads `nmi:N`, which taking an SDEI event there writes, and every thread step that
-runs with IRQs unmasked reads `irqs:N`, which taking an IRQ there writes: where a handler
-comes relative to the code it interrupts always matters (B8 is exactly that). Two threads of
-one PE are not ordered that way: like Linux, scenario code must disable preemption around
-per-CPU data it touches in a thread (`Preempt`, a spinlock), and name any other shared state.
+named by no operation, yet an SDEI handler taken in the middle may see or change it: it is
+NMI-like, nothing masks it but the firmware. So every step on a PE reads `nmi:N`, which taking
+an SDEI event there writes: where an SDEI handler comes relative to the code it interrupts
+always matters (B8 is exactly that). IRQs are not ordered that way, as in Linux: data a thread
+shares with an IRQ handler of its CPU is touched with IRQs masked (`IrqSave`, which the IRQ's
+taking is ordered against through `irqmask:N`) or named like any shared state, and per-CPU
+data shared only with other threads with preemption disabled (`Preempt`, a spinlock). Where
+an IRQ lands then matters only through what it touches: its steps race with the thread's
+like any other process's, and a race with a step the handler kept from running is reversed
+to before the IRQ was taken (`StepLog.blocked`).
 """
 
 from __future__ import annotations
@@ -80,15 +84,10 @@ class StepFootprints:
         pes = range(len(machine.pes))
         self.sched_read = tuple((f"sched:{i}", False) for i in pes)
         # What code on a PE may touch between its yields without naming it (PSTATE, per-CPU
-        # variables, HCR_EL2), which an exception taken there may change or see: `nmi:N` is
-        # written by taking an SDEI event and read by every step there; `irqs:N` is written by
-        # taking an IRQ and read only by steps that run with IRQs unmasked (no IRQ can come
-        # between the others, and reading it there would order a masked section after an IRQ
-        # that could only have come before it).
+        # variables, HCR_EL2), which an SDEI handler taken there may change or see: `nmi:N`
+        # is written by taking an SDEI event and read by every step there.
         self.nmi_read = tuple((f"nmi:{i}", False) for i in pes)
         self.nmi = tuple((f"nmi:{i}", True) for i in pes)
-        self.irqs_read = tuple((f"irqs:{i}", False) for i in pes)
-        self.irqs = tuple((f"irqs:{i}", True) for i in pes)
         self.sched = tuple((f"sched:{i}", True) for i in pes)
         # PSTATE.I of what runs on the PE: written by masking IRQs, read by taking one (which
         # the preempt count does not stop).
@@ -96,6 +95,7 @@ class StepFootprints:
         self.irqmask_read = tuple((f"irqmask:{i}", False) for i in pes)
         self.stack = tuple((f"stack:{i}", True) for i in pes)
         self.power = tuple((f"pe:{i}", True) for i in pes)
+        self.power_read = tuple((f"pe:{i}", False) for i in pes)
         # Which of a PE's interrupts it takes first is the GIC's choice among those pending:
         # making one pending there can take the choice from another.
         self.pend = tuple((f"pend:{i}", True) for i in pes)
@@ -116,7 +116,6 @@ class StepFootprints:
             self.stack[pe],
             self.power[pe],
             self.nmi[pe],
-            self.irqs[pe],
         )
 
     def option(self, option: Option) -> Footprint:
@@ -129,7 +128,6 @@ class StepFootprints:
             taken = (
                 self.irqmask_read[i],
                 self.stack[i],
-                self.irqs[i],
                 (irq_resource(arg, i), True),
                 self.pend_read[i],
             )
@@ -142,9 +140,8 @@ class StepFootprints:
     def run(self, ctx: Context, op: Op, masked: bool | None = None) -> Footprint:
         """`ctx` running `op`: a thread reads its PE's scheduling state (it runs only when the
         PE lets it), a handler does not (nothing below it runs until it ends). Both read the
-        CPU's unnamed local state an SDEI event taken there may change or see, and a thread
-        running with IRQs unmasked (`masked`: PSTATE.I before the step, if not the PE's or
-        the thread's own now) also what an IRQ may."""
+        CPU's unnamed local state an SDEI event taken there may change or see. `masked`:
+        PSTATE.I before the step, if not the PE's or the thread's own now."""
         after = masked is not None  # a step just run, not an option
         fp = self.op(ctx.pe, op)
         pe = ctx.pe
@@ -154,9 +151,7 @@ class StepFootprints:
             masked = self._masked(ctx)
         if fp and type(op) in _TAKING:
             fp = self._taken_already(ctx, op, fp, masked, after)
-        if masked:
-            return (self.sched_read[pe], self.nmi_read[pe], *fp)
-        return (self.sched_read[pe], self.nmi_read[pe], self.irqs_read[pe], *fp)
+        return (self.sched_read[pe], self.nmi_read[pe], *fp)
 
     def _taken_already(
         self, ctx: Context, op: Op, fp: Footprint, masked: bool, after: bool
@@ -212,9 +207,14 @@ class StepFootprints:
         if kind is Acquire or kind is Release:
             assert isinstance(op, (Acquire, Release))
             return (*op.footprint, self.sched[pe]) if op.preempt > 0 else op.footprint
-        if kind is SendIpi:
+        if kind is SendIpi:  # lost if the target is off: its power decides
             assert isinstance(op, SendIpi)
-            return ((irq_resource(IPI_SGI, op.target), True), self.pend[op.target])
+            target = op.target
+            return (
+                (irq_resource(IPI_SGI, target), True),
+                self.pend[target],
+                self.power_read[target],
+            )
         if kind is AssertInterrupt:
             assert isinstance(op, AssertInterrupt)
             target = op.pe if op.intid < 32 else pe

@@ -100,17 +100,20 @@ class Hvc(_Call):
 class Acquire(Op):
     """Take a lock; blocks while another holder has it. `shared` is a read-side acquire;
     `preempt` is added to the context's preempt count once it holds the lock (a spinlock
-    disables preemption)."""
+    disables preemption); `reads` names shared state the code reads right after taking it,
+    in the same step."""
 
     lock: Lock
     shared: bool = False
     preempt: int = 0
+    reads: tuple[str, ...] = ()
 
     blocking = True
 
     @property
     def footprint(self) -> Footprint:
-        return ((f"lock:{self.lock.name}", True),)
+        taken = ((f"lock:{self.lock.name}", True),)
+        return (*taken, *((name, False) for name in self.reads)) if self.reads else taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,10 +194,6 @@ class SendIpi(Op):
     target: int
     callback: Callable[..., Any]
     label: str = ""
-
-    @property
-    def footprint(self) -> Footprint:
-        return ((f"ipi:{self.target}", True),)
 
 
 @dataclass(frozen=True, slots=True)
