@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from sdei.abi import PSTATE_I
 from sdei.explore.base import SearchResult, Ticker
 from sdei.explore.budget import Budget, Progress
 from sdei.explore.dependence import Footprint, Option, dependent, option_footprint
@@ -35,7 +36,7 @@ from sdei.explore.execution import Abort, Execution, ExplorerChooser, StepLog, e
 from sdei.explore.fingerprint import fingerprint
 from sdei.explore.target import Target
 from sdei.firmware.footprint import SHARED, irq_resource, pe_part
-from sdei.machine import Machine
+from sdei.machine import Machine, Power
 from sdei.machine.ops import STABLE_WAIT
 
 NAME = "dfs"
@@ -377,7 +378,10 @@ class DfsSearch:
                 for q in now - seen:  # step j-1 first enabled q: q happens after it -
                     if q[0] in TAKES:  # but an interrupt or event only after what raised
                         continue  # it (ordered by its resource): unmasking is no write
-                    _join(state.clocks.setdefault(q, {}), previous)
+                    spawner = log.spawned.get(q)  # and a new thread after its spawning (a
+                    # handler's end, say, is a release: what it let run is not after it)
+                    source = previous if spawner is None else state.step_clocks[spawner]
+                    _join(state.clocks.setdefault(q, {}), source)
             seen |= now
             offered: tuple[Option, ...] = (p,)
             if found is not None and found.footprints:
@@ -415,6 +419,7 @@ class DfsSearch:
             for q, (qfp, stamp) in nexts.items():
                 if state.touched(qfp) != stamp:
                     state.races(q, qfp, end)
+            self._never_taken(machine, state, nexts, end)
         if hit is not None:  # the run stopped at a state searched before: what it did there
             for roots, resources in hit.summary.items():
                 state.races(roots[0], tuple(resources), end, state.joined(roots))
@@ -430,6 +435,22 @@ class DfsSearch:
                 if machine.context(q[2]).done or (taken is not None and taken.fixed):
                     continue
                 state.reverse(taken, anchor, q, state.clocks.get(q, {}), end)
+
+    @staticmethod
+    def _never_taken(
+        machine: Machine, state: _Analysis, nexts: dict[Option, Any], end: int
+    ) -> None:
+        """An interrupt left pending on a PE whose IRQs stayed masked to the end was never
+        offered, so nothing it races with was seen: taking it (after what raised it) races
+        with the masking, which could have come after it."""
+        for pe in machine.pes:
+            if pe.power is not Power.ON or not pe.pstate & PSTATE_I:
+                continue
+            for intid in machine.gic.deliverable(pe.index, pe.mpidr)[:1]:
+                q: Option = ("irq", pe.index, intid)
+                if q not in nexts:
+                    raised = state.last_write.get(irq_resource(intid, pe.index), {})
+                    state.races(q, machine.footprint(q), end, raised)
 
     def _summarise(self, state: _Analysis, start: int, hit: Visit | None) -> None:
         """Add this execution's new steps to the summaries of the states on its path.
@@ -734,6 +755,24 @@ class _Analysis:
         self.first: dict[Option, int] = {}  # process -> the index of its first step
         # step index -> the options offered there and not taken, with their clocks then
         self.offered: dict[int, list[tuple[Option, Footprint, dict[Option, int]]]] = {}
+        self._ends: dict[Option, int] | None = None  # handler -> its last step (`_kept_out`)
+
+    def _kept_out(self, p: Option, i: int) -> int | None:
+        """The earliest step that stacked a handler keeping p from running at step i (p was
+        blocked under it from that step until the handler's end), if any: p's step could have
+        come before step i only from before that step."""
+        ends = self._ends
+        if ends is None:  # each handler's last step (its end writes `done:N`)
+            ends = self._ends = {}
+            for k, (q, fp, _) in enumerate(self.steps):
+                if q in self.blocked and (f"done:{q[2]}", True) in fp:
+                    ends[q] = k
+        found: int | None = None
+        for handler, under in self.blocked.items():
+            anchor = under.get(p)
+            if anchor is not None and anchor < i < ends.get(handler, len(self.steps)):
+                found = anchor if found is None else min(found, anchor)
+        return found
 
     def touched(self, fp: Footprint) -> int:
         count = self.count
@@ -788,9 +827,10 @@ class _Analysis:
         self, p: Option, fp: Footprint, j: int, clock: dict[Option, int] | None = None
     ) -> None:
         """Reverse every race of process p's next step (footprint `fp`, at state j; `clock`
-        what it comes after, p's own by default). A stable wait has none: running it earlier
-        could only find it still waiting."""
-        if STABLE_WAIT in fp:
+        what it comes after, p's own by default). A thread's stable wait has none: running it
+        earlier could only find it still waiting. A handler's has: still waiting there keeps
+        what it interrupted from running (a deadlock, if that is what it waits for)."""
+        if STABLE_WAIT in fp and p not in self.blocked:
             return
         if clock is None:
             clock = self.clocks.get(p, {})
@@ -800,10 +840,13 @@ class _Analysis:
 
         def race(i: int, q: Option) -> None:
             if clock.get(q, 0) <= i:  # not ordered before p: a race
-                # With a handler that kept p from running, p's step could only have gone
-                # first had it run before the handler was taken.
+                # With a handler that kept p from running (q itself, or one stacked while
+                # step i ran), p's step could only have gone first had it run before the
+                # handler was taken.
                 under = blocked.get(q)
                 anchor = under.get(p) if under is not None else None
+                if anchor is None and blocked:
+                    anchor = self._kept_out(p, i)
                 found.add(i if anchor is None else anchor)
 
         for r, w in fp:

@@ -13,7 +13,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from sdei.explore.dependence import Footprint, Option, option_footprint, step_footprint
-from sdei.machine import Machine, Observer, Violation
+from sdei.machine import Machine, Observer, Spawn, Violation
 from sdei.machine.errors import ScenarioCodeError, exception_location
 from sdei.scenarios.api import Options
 
@@ -58,6 +58,7 @@ class StepLog(Observer):
         # context under a stack of handlers could only have run before the lowest was taken.
         self.blocked: dict[Option, dict[Option, int]] = {}
         self._pushed: dict[int, int] = {}  # handler context -> the step that stacked it
+        self.spawned: dict[Option, int] = {}  # thread -> the step that spawned it
         machine.observe(self)
 
     def step(self, step: int, pe: int, context: Context, op: Op, result: Any) -> None:
@@ -70,6 +71,8 @@ class StepLog(Observer):
             else:
                 after = None if context.done else option_footprint(self.machine, key)
                 self.steps.append((key, step_footprint(self.machine, key, op), after))
+            if type(op) is Spawn:
+                self._spawned(result, len(self.steps) - 1)
             stack = self.machine.pes[pe].stack
             if stack and stack[-1].ident not in self._pushed:
                 # COMPLETE_AND_RESUME entered an exception in the context the handler had
@@ -92,6 +95,18 @@ class StepLog(Observer):
             stack = self.machine.pes[pe].stack
             if stack and stack[-1].ident not in self._pushed:
                 self._stacked(pe, len(self.steps) - 1)
+
+    def _spawned(self, child: Context, index: int) -> None:
+        """A thread spawned by step `index` comes after that step (not after whatever ran just
+        before it was first offered); a handler already stacked on its PE keeps it from running
+        like the threads it interrupted."""
+        key: Option = ("run", child.pe, child.ident)
+        self.spawned[key] = index
+        stack = self.machine.pes[child.pe].stack
+        first = self._pushed.get(stack[0].ident) if stack else None
+        if first is not None:
+            for handler in stack:
+                self.blocked.setdefault(("run", child.pe, handler.ident), {})[key] = first
 
     def _stacked(self, pe: int, index: int) -> None:
         """The handler now on top of `pe` was stacked by step `index`: it blocks every context
