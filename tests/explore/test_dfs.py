@@ -209,10 +209,16 @@ def test_per_cpu_data_shared_with_an_irq_handler_is_touched_with_irqs_masked() -
     assert len(base[0]) == 2 and len(got[0]) == 1
 
 
-def _with_irq_handler(pes: int, handler: Callable[[PE, int], Code]) -> Machine:
+def _with_irq_handler(
+    pes: int, handler: Callable[[PE, int], Code], *threads: tuple[int, Callable[[PE], Code], str]
+) -> Machine:
+    """A machine whose CPU0 takes the PPI into `handler`, running `threads` (CPU, code, name)."""
     machine = Machine(MachineConfig(Platform.reference(pes)))
     machine.request_irq(PPI, handler)
     machine.gic.enable(PPI, 0)
+    for cpu, code, name in threads:
+        machine.spawn(cpu, code, name=name)
+    machine.end_setup()
     return machine
 
 
@@ -238,10 +244,7 @@ def _spawned_under_irq(options: Options) -> Machine:
     def spawner(pe: PE) -> Code:
         yield Spawn(0, _write(machine, "x", 1), name="S")
 
-    machine = _with_irq_handler(2, handler)
-    machine.spawn(0, _raise_irq, name="U")
-    machine.spawn(1, spawner, name="P")
-    machine.end_setup()
+    machine = _with_irq_handler(2, handler, (0, _raise_irq, "U"), (1, spawner, "P"))
     return machine
 
 
@@ -258,11 +261,10 @@ def _handler_waits_on_other_cpu(options: Options) -> Machine:
         yield WaitUntil(lambda: bool(machine.shared.get("y")), ("y",), "y set")
         yield from _write(machine, "flag", 1)(pe)
 
-    machine = _with_irq_handler(2, handler)
-    machine.spawn(0, _raise_irq, name="U")
-    machine.spawn(0, _write(machine, "y", 1), name="T")
-    machine.spawn(1, other, name="P")
-    machine.end_setup()
+    def thread(pe: PE) -> Code:
+        yield from _write(machine, "y", 1)(pe)
+
+    machine = _with_irq_handler(2, handler, (0, _raise_irq, "U"), (0, thread, "T"), (1, other, "P"))
     return machine
 
 
@@ -273,10 +275,10 @@ def _handler_spins_on_its_thread(options: Options) -> Machine:
     def handler(pe: PE, intid: int) -> Code:
         yield WaitUntil(lambda: machine.shared.get("flag") == 1, ("flag",), "flag", stable=True)
 
-    machine = _with_irq_handler(2, handler)
-    machine.spawn(0, _write(machine, "flag", 1), name="t0")
-    machine.spawn(1, _raise_irq, name="t1")
-    machine.end_setup()
+    def setter(pe: PE) -> Code:
+        yield from _write(machine, "flag", 1)(pe)
+
+    machine = _with_irq_handler(2, handler, (0, setter, "t0"), (1, _raise_irq, "t1"))
     return machine
 
 
@@ -290,10 +292,7 @@ def _masked_for_good(options: Options) -> Machine:
     def masker(pe: PE) -> Code:
         yield IrqSave()
 
-    machine = _with_irq_handler(2, handler)
-    machine.spawn(0, masker, name="t0")
-    machine.spawn(1, _raise_irq, name="t1")
-    machine.end_setup()
+    machine = _with_irq_handler(2, handler, (0, masker, "t0"), (1, _raise_irq, "t1"))
     return machine
 
 

@@ -378,8 +378,8 @@ class DfsSearch:
                 for q in now - seen:  # step j-1 first enabled q: q happens after it -
                     if q[0] in TAKES:  # but an interrupt or event only after what raised
                         continue  # it (ordered by its resource): unmasking is no write
-                    spawner = log.spawned.get(q)  # and a new thread after its spawning (a
-                    # handler's end, say, is a release: what it let run is not after it)
+                    spawner = log.spawned.get(q)  # and a thread spawned under a handler
+                    # after its spawning (the handler's end is a release)
                     source = previous if spawner is None else state.step_clocks[spawner]
                     _join(state.clocks.setdefault(q, {}), source)
             seen |= now

@@ -58,7 +58,7 @@ class StepLog(Observer):
         # context under a stack of handlers could only have run before the lowest was taken.
         self.blocked: dict[Option, dict[Option, int]] = {}
         self._pushed: dict[int, int] = {}  # handler context -> the step that stacked it
-        self.spawned: dict[Option, int] = {}  # thread -> the step that spawned it
+        self.spawned: dict[Option, int] = {}  # thread spawned under a handler -> its spawning
         machine.observe(self)
 
     def step(self, step: int, pe: int, context: Context, op: Op, result: Any) -> None:
@@ -97,16 +97,17 @@ class StepLog(Observer):
                 self._stacked(pe, len(self.steps) - 1)
 
     def _spawned(self, child: Context, index: int) -> None:
-        """A thread spawned by step `index` comes after that step (not after whatever ran just
-        before it was first offered); a handler already stacked on its PE keeps it from running
-        like the threads it interrupted."""
-        key: Option = ("run", child.pe, child.ident)
-        self.spawned[key] = index
+        """A thread spawned by step `index` onto a PE a handler holds is kept from running by
+        it, like the threads it interrupted, and comes after its spawning - not after the
+        handler's end, which lets it run (a release) but could have come later."""
         stack = self.machine.pes[child.pe].stack
         first = self._pushed.get(stack[0].ident) if stack else None
-        if first is not None:
-            for handler in stack:
-                self.blocked.setdefault(("run", child.pe, handler.ident), {})[key] = first
+        if first is None:
+            return
+        key: Option = ("run", child.pe, child.ident)
+        self.spawned[key] = index
+        for handler in stack:
+            self.blocked.setdefault(("run", child.pe, handler.ident), {})[key] = first
 
     def _stacked(self, pe: int, index: int) -> None:
         """The handler now on top of `pe` was stacked by step `index`: it blocks every context
