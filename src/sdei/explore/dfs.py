@@ -449,7 +449,8 @@ class DfsSearch:
             for intid in machine.gic.deliverable(pe.index, pe.mpidr)[:1]:
                 q: Option = ("irq", pe.index, intid)
                 if q not in nexts:
-                    raised = state.last_write.get(irq_resource(intid, pe.index), {})
+                    raiser = state.writer.get(irq_resource(intid, pe.index))
+                    raised = state.step_clocks[raiser[0]] if raiser is not None else {}
                     state.races(q, machine.footprint(q), end, raised)
 
     def _summarise(self, state: _Analysis, start: int, hit: Visit | None) -> None:
@@ -744,9 +745,7 @@ class _Analysis:
         self.blocked = blocked
         self.clocks: dict[Option, dict[Option, int]] = {}  # process -> after its last step
         self.step_clocks: list[dict[Option, int]] = []
-        # resource -> the clock of its last write, and the step and process that wrote it
-        self.last_write: dict[str, dict[Option, int]] = {}
-        self.writer: dict[str, tuple[int, Option]] = {}
+        self.writer: dict[str, tuple[int, Option]] = {}  # resource -> its last write's step
         # resource -> its readers since the last write: each one's latest clock (a process's
         # clocks only grow, so that is the join of all its reads), and every read, in order
         self.reads: dict[str, dict[Option, dict[Option, int]]] = {}
@@ -780,11 +779,11 @@ class _Analysis:
 
     def _after(self, clock: dict[Option, int], fp: Footprint) -> None:
         """Join into `clock` what a step with footprint `fp` would come after now."""
-        last_write, reads = self.last_write, self.reads
+        writer, reads, step_clocks = self.writer, self.reads, self.step_clocks
         for r, w in fp:
-            lw = last_write.get(r)
-            if lw is not None:
-                _join(clock, lw)
+            last = writer.get(r)
+            if last is not None:
+                _join(clock, step_clocks[last[0]])
             if w:
                 readers = reads.get(r)
                 if readers:
@@ -799,7 +798,6 @@ class _Analysis:
         count, reads, read_steps = self.count, self.reads, self.read_steps
         for r, w in fp:
             if w:
-                self.last_write[r] = clock
                 self.writer[r] = (j, p)
                 reads.pop(r, None)
                 read_steps.pop(r, None)
