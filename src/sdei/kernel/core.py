@@ -331,8 +331,9 @@ class Kernel:
         """Mask every exception (the stop and crash paths)."""
         yield SetPstate(pe.pstate | PSTATE_DAIF)
 
-    def preempt_disable(self, pe: PE) -> Gen:
-        yield Preempt(1)
+    def preempt_disable(self, pe: PE, touches: tuple[tuple[str, bool], ...] = ()) -> Gen:
+        """`touches`: shared state read (False) or written (True) at once, in the same step."""
+        yield Preempt(1, touches)
 
     def preempt_enable(self, pe: PE) -> Gen:
         yield Preempt(-1)
@@ -350,9 +351,10 @@ class Kernel:
     def spin_unlock(self, pe: PE, lock: Lock) -> Gen:
         yield Release(lock, preempt=0 if lock.sleeping else -1)
 
-    def mutex_lock(self, pe: PE, lock: Lock) -> Gen:
+    def mutex_lock(self, pe: PE, lock: Lock, reads: tuple[str, ...] = ()) -> Gen:
+        """`reads`: shared state the caller reads at once, in the same step (`Acquire`)."""
         self.might_sleep(pe, f"mutex_lock({lock.name})")
-        yield Acquire(lock)
+        yield Acquire(lock, reads=reads)
 
     def mutex_unlock(self, pe: PE, lock: Lock) -> Gen:
         yield Release(lock)
@@ -408,8 +410,7 @@ class Kernel:
 
         Preemption stays off from the snapshot until every CPU has answered, so this CPU's
         stopper cannot run and no CPU can leave the online mask meanwhile (§11)."""
-        yield from self.preempt_disable(pe)
-        yield Access("cpu_online_mask", write=False)
+        yield from self.preempt_disable(pe, touches=(("cpu_online_mask", False),))
         targets = sorted(self.online)
         state = {"done": 0, "failed": 0, "first_error": 0}
         answers = tuple(f"xcall:{label}:{cpu}" for cpu in targets)

@@ -257,8 +257,8 @@ class Hotplug:
         marks = tuple(f"stop_machine:{c}" for c in cpus)
 
         def stopper(target: PE) -> Gen:
-            yield from k.preempt_disable(target)  # a stopper is never preempted
-            yield Access(f"stop_machine:{target.index}")
+            # A stopper is never preempted; it marks its arrival at once.
+            yield from k.preempt_disable(target, touches=((f"stop_machine:{target.index}", True),))
             arrived.add(target.index)
             yield WaitUntil(
                 lambda: len(arrived) == len(cpus), marks, "stop_machine: prepare", stable=True
@@ -361,9 +361,10 @@ class Hotplug:
         """The PM core takes every other CPU down (hotplug disabled or not) and keeps hotplug
         disabled until `thaw_secondary_cpus`; returns the CPUs it took down."""
         k = self.k
-        yield from k.mutex_lock(pe, self.maps_lock)
+        # The online mask, read at once: a step of its own would be one more place for an
+        # SDEI event to land on this CPU, for nothing (a lock's taking is a right mover).
+        yield from k.mutex_lock(pe, self.maps_lock, reads=("cpu_online_mask",))
         frozen: list[int] = []
-        yield Access("cpu_online_mask", write=False)
         for cpu in sorted(k.online - {pe.index}):
             yield from self._cpu_down(pe, cpu)
             frozen.append(cpu)

@@ -200,10 +200,13 @@ class StepFootprints:
         if kind is Smc or kind is Hvc:
             assert isinstance(op, (Smc, Hvc))
             return self._call(pe, "smc" if kind is Smc else "hvc", op.function, op.args)
+        if kind is Preempt:
+            assert isinstance(op, Preempt)
+            return (self.sched[pe], *op.touches) if op.delta > 0 else ()
         if kind in SCHED_OPS:
             if not _keeps_pe(op):
                 return ()
-            return (self.sched[pe],) if kind is Preempt else (self.sched[pe], self.irqmask[pe])
+            return (self.sched[pe], self.irqmask[pe])
         if kind is Acquire or kind is Release:
             assert isinstance(op, (Acquire, Release))
             return (*op.footprint, self.sched[pe]) if op.preempt > 0 else op.footprint

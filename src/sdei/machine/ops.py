@@ -146,9 +146,12 @@ class IrqRestore(Op):
 
 @dataclass(frozen=True, slots=True)
 class Preempt(Op):
-    """preempt_disable (+1) / preempt_enable (-1) on the running context."""
+    """preempt_disable (+1) / preempt_enable (-1) on the running context. `touches`: shared
+    state the code reads or writes right after disabling, in the same step (disabling
+    preemption, like taking a lock, commutes with what runs later elsewhere: Lipton 1975)."""
 
     delta: int = 1
+    touches: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +289,9 @@ def describe(op: Op) -> str:
     if isinstance(op, IrqRestore):
         return "IRQs stay off" if op.masked else "IRQs on"
     if isinstance(op, Preempt):
-        return "preempt_disable" if op.delta > 0 else "preempt_enable"
+        if op.delta <= 0:
+            return "preempt_enable"
+        return "preempt_disable" + "".join(f", {'write' if w else 'read'} {name}" for name, w in op.touches)
     if isinstance(op, SetPstate):
         return f"PSTATE {op.value:#x}, IRQs {'off' if op.value & PSTATE_I else 'on'}"
     if isinstance(op, Spawn):
