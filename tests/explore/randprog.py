@@ -4,6 +4,7 @@ the same set of final states (and violations) as the search without reduction.""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 from sdei.abi import EVENT_SIGNALED, Function
@@ -23,6 +24,7 @@ from sdei.machine import (
     Release,
     SendIpi,
     Smc,
+    WaitUntil,
 )
 from sdei.machine.contexts import Code
 from sdei.machine.pe import PE
@@ -41,10 +43,15 @@ FIRMWARE = {
 PPI = 23  # an OS interrupt private to each PE, with its own handler
 
 
-def random_program(rng: random.Random, *, irqs: bool = False) -> list[Program]:
+def random_program(
+    rng: random.Random, *, irqs: bool = False, sections: bool = False
+) -> list[Program]:
     """`irqs`: IRQ-heavy - every thread raises the IRQ somewhere and the IRQ handler does two
-    things, so where an IRQ lands among named steps is what varies."""
-    cpus = 2 if irqs else rng.choice((2, 2, 3))
+    things, so where an IRQ lands among named steps is what varies. `sections`: threads
+    sharing a CPU, holding it (preemption or IRQs off) around waits - for a flag another
+    thread raises, for another CPU's answer to a cross-call - so where a section begins
+    among the other threads' steps may decide whether it waits for good."""
+    cpus = 2 if irqs else 3 if sections else rng.choice((2, 2, 3))
     threads: list[Program] = []
     for _ in range(cpus):
         ops: Program = []
@@ -53,7 +60,21 @@ def random_program(rng: random.Random, *, irqs: bool = False) -> list[Program]:
         for _ in range(rng.randint(1, 2 if irqs else 3)):
             kind = rng.random()
             var = rng.choice("xy")
-            if kind < 0.25:
+            if sections and kind < 0.45:
+                flag = rng.choice(("fa", "fb"))
+                ops.append(
+                    rng.choice(
+                        (
+                            ("raise", flag),
+                            ("raise", flag),
+                            ("pwait", flag),  # preemption off, a stable wait for the flag
+                            ("irqwait", flag),  # IRQs off, the same
+                            ("pwaitv", var),  # preemption off, until var is not 0
+                            ("xcall", rng.randrange(cpus), var),  # wait for another CPU
+                        )
+                    )
+                )
+            elif kind < 0.25:
                 ops.append(("read", var))
             elif kind < 0.5:
                 ops.append(("write", var))
@@ -85,7 +106,11 @@ def random_program(rng: random.Random, *, irqs: bool = False) -> list[Program]:
     if irqs:
         for ops in threads[:cpus]:
             rng.shuffle(ops)
-    pes = rng.choice((cpus, cpus, max(2, cpus - 1), 1 if cpus == 2 else 2))
+    pes = (
+        rng.choice((1, 2, 2))
+        if sections
+        else rng.choice((cpus, cpus, max(2, cpus - 1), 1 if cpus == 2 else 2))
+    )
     # An injected firmware failure, for one PE or any: its budget is shared by the calls it
     # can meet, and by no others.
     fault = None
@@ -104,6 +129,12 @@ def build_program(program: list[Program]) -> Scenario:
         machine = Machine(MachineConfig(Platform.reference(pes)))
         machine.shared.update({"x": 0, "y": 0})
         locks = {n: machine.lock(n) for n in ("L1", "L2")}
+
+        def above_zero(name: str) -> Callable[[], bool]:
+            return lambda: machine.shared.get(name, 0) > 0
+
+        def not_zero(name: str) -> Callable[[], bool]:
+            return lambda: machine.shared.get(name, 0) != 0
 
         def run_ops(pe: PE, ops: Program, tag: int) -> Code:
             reg = 0
@@ -136,6 +167,32 @@ def build_program(program: list[Program]) -> Scenario:
                     yield Preempt(-1)
                 elif op[0] == "ipi":
                     yield SendIpi(min(op[1], pes - 1), ipi_callback(op[2], tag), "ipi")
+                elif op[0] == "raise":  # a flag that only grows
+                    yield Access(op[1], write=True)
+                    machine.shared[op[1]] = machine.shared.get(op[1], 0) + 1
+                elif op[0] in ("pwait", "irqwait"):
+                    flag = op[1]
+                    if op[0] == "pwait":
+                        yield Preempt(1)
+                    else:
+                        was = yield IrqSave()
+                    yield WaitUntil(above_zero(flag), (flag,), flag, True)
+                    reg = reg * 3 + machine.shared[flag]
+                    if op[0] == "pwait":
+                        yield Preempt(-1)
+                    else:
+                        yield IrqRestore(was)
+                elif op[0] == "pwaitv":
+                    yield Preempt(1)
+                    yield WaitUntil(not_zero(op[1]), (op[1],), op[1])
+                    reg = reg * 3 + machine.shared[op[1]]
+                    yield Preempt(-1)
+                elif op[0] == "xcall":  # on_each_cpu-like: an IPI there, wait for its answer
+                    answer = f"answer{tag}"
+                    yield Preempt(1)
+                    yield SendIpi(min(op[1], pes - 1), answering(op[2], tag, answer), "xcall")
+                    yield WaitUntil(above_zero(answer), (answer,), answer, True)
+                    yield Preempt(-1)
                 elif op[0] == "ppi":
                     yield AssertInterrupt(PPI, min(op[1], pes - 1))
                 elif op[0] == "percpu":  # per-CPU data, read and written in plain code
@@ -170,6 +227,15 @@ def build_program(program: list[Program]) -> Scenario:
             def callback(pe: PE) -> Code:
                 yield Access(var, write=True)
                 machine.shared[var] = (machine.shared[var] * 17 + tag) % 97
+
+            return callback
+
+        def answering(var: str, tag: int, answer: str) -> Any:
+            def callback(pe: PE) -> Code:
+                yield Access(var, write=True)
+                machine.shared[var] = (machine.shared[var] * 23 + tag) % 97
+                yield Access(answer, write=True)
+                machine.shared[answer] = 1
 
             return callback
 

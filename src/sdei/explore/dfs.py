@@ -32,7 +32,7 @@ from sdei.abi import PSTATE_I
 from sdei.explore.base import SearchResult, Ticker
 from sdei.explore.budget import Budget, Progress
 from sdei.explore.dependence import Footprint, Option, dependent, option_footprint
-from sdei.explore.execution import Abort, Execution, ExplorerChooser, StepLog, execute
+from sdei.explore.execution import Abort, Execution, ExplorerChooser, Section, StepLog, execute
 from sdei.explore.fingerprint import fingerprint
 from sdei.explore.target import Target
 from sdei.firmware.footprint import SHARED, irq_resource, pe_part
@@ -359,13 +359,30 @@ class DfsSearch:
         races with (dependent, another process, not happening before it) is reversed: at the
         state before i, one of the processes that could start the reordered sequence (an
         "initial") is scheduled, unless one already is."""
-        steps = log.steps
+        steps, free = _released(log)
         at: dict[int, Node] = {}
         for node in self.stack:
             if node.kind == "step":
                 at.setdefault(node.step, node)
         start = self.stack[self.branch].step if self.branch < len(self.stack) else len(steps)
-        state = _Analysis(steps, at, log.blocked)
+        state = _Analysis(steps, at, log.blocked, log.sections)
+        # process -> (its step before, the freed taking, the write it no longer makes): from
+        # the one to the other, what it will do next is that taking
+        freed_next: dict[Option, list[tuple[int, int, tuple[str, bool]]]] = {}
+        if free:
+            last: dict[Option, int] = {}
+            for k, (q, _, _) in enumerate(steps):
+                if k in free:
+                    freed_next.setdefault(q, []).append((last.get(q, -1), k, free[k]))
+                last[q] = k
+
+        def coming(o: Option, ofp: Footprint, j: int) -> Footprint:
+            """The footprint of o's next step at state j, a freed taking's write left out."""
+            for before, k, write in freed_next.get(o, ()):
+                if before < j <= k:
+                    return _unheld(ofp, write)
+            return ofp
+
         seen: set[Option] = set()
         previous: dict[Option, int] | None = None  # the clock of step j-1
         # What each live process will do next, and how many accesses to its resources there
@@ -386,17 +403,24 @@ class DfsSearch:
             offered: tuple[Option, ...] = (p,)
             if found is not None and found.footprints:
                 offered = found.options
+                if freed_next:
+                    found_fps = tuple(
+                        coming(o, ofp, j)
+                        for o, ofp in zip(found.options, found.footprints, strict=True)
+                    )
+                else:
+                    found_fps = found.footprints
                 if j >= start and self.visited is not None:
                     state.offered[j] = [
                         (o, ofp, state.clocks.get(o, {}))
-                        for o, ofp in zip(found.options, found.footprints, strict=True)
+                        for o, ofp in zip(found.options, found_fps, strict=True)
                         if o != p
                     ]
-                for o, ofp in zip(found.options, found.footprints, strict=True):
+                for o, ofp in zip(found.options, found_fps, strict=True):
                     nexts[o] = (ofp, state.touched(ofp) if j >= start else -1)
             if j >= start:
                 if found is not None and not found.fixed and found.footprints:
-                    for o, ofp in zip(found.options, found.footprints, strict=True):
+                    for o, ofp in zip(found.options, found_fps, strict=True):
                         state.races(o, ofp, j)
                 else:
                     state.races(p, fp, j)
@@ -411,7 +435,7 @@ class DfsSearch:
             if after is None:
                 nexts.pop(p, None)
             else:
-                nexts[p] = (after, -1)
+                nexts[p] = (coming(p, after, j + 1) if freed_next else after, -1)
         # Where the run stopped (a deadlock, a violation, the step limit), what each live
         # process would do next still races with what ran.
         end = len(steps)
@@ -701,7 +725,26 @@ def _wakes(step: Option, fp: Footprint, asleep: Option, asleep_fp: Footprint) ->
     the whole handler, whose steps are not known yet."""
     if asleep[0] in TAKES and step[0] == "run" and step[1] == asleep[1]:
         return True
+    if step[0] == "run" and asleep[0] == "run" and step[1] == asleep[1]:
+        return _conflict_unscheduled(asleep_fp, fp)
     return dependent(asleep_fp, fp)
+
+
+def _conflict_unscheduled(asleep: Footprint, step: Footprint) -> bool:
+    """`dependent` for two threads of one PE, but a taking of the PE (a `sched:N` write) does
+    not wake a step that only runs when the PE lets it (a read): that step, asleep, was
+    explored before the taking, and after the section it is the same step in the same
+    state (a section that waits for it for good ends the run here, with it kept out). The
+    other way round it does: an asleep taking's section was explored before the step, and
+    may now go otherwise (wait no longer), through what it reads later. Two takings stay
+    dependent: the sections they begin touch per-CPU data unnamed."""
+    for name, write in asleep:
+        for other, other_write in step:
+            if name == other and (write or other_write):
+                if other_write and not write and name.startswith("sched:"):
+                    continue
+                return True
+    return False
 
 
 def _attribute(
@@ -725,6 +768,60 @@ def _attribute(
             found.update(fp)
 
 
+def _released(
+    log: StepLog,
+) -> tuple[list[tuple[Option, Footprint, Footprint | None]], dict[int, tuple[str, bool]]]:
+    """The steps as the race analysis sees them: a thread's taking of its PE whose section
+    ended by letting go writes no `sched:N` (the PE's other threads read it at every step)
+    when nothing in the section came after a step of a thread it kept out that its taking
+    did not come after. Such a section, begun earlier, runs to its end the same way, so
+    where it starts among their steps matters only through what it touches - a race with
+    one of its steps, which `_Analysis.races` reverses to before it began. One that waited
+    on such a step (through anything: a lock, a condition another CPU's handler answers),
+    or did not end, keeps its write: holding the PE while waiting could wait for good on
+    what the threads it keeps out would do. Returns the steps and, for each taking freed,
+    the write it no longer makes."""
+    steps = log.steps
+    free: dict[int, tuple[str, bool]] = {}
+    waited: list[Section] = []
+    for section in log.sections:
+        if section.released:
+            free[section.start] = (f"sched:{section.holder[1]}", True)
+            if section.waits:
+                waited.append(section)
+    if not free:
+        return steps, free
+    freed = list(steps)
+    for k, write in free.items():
+        p, fp, after = freed[k]
+        freed[k] = (p, _unheld(fp, write), after)
+    if waited:  # what each came after, every section freed: the order of data alone
+        ordered = _Analysis(freed, {}, {})
+        last = max(s.end or 0 for s in waited)
+        for j in range(last + 1):
+            ordered.step(j, freed[j][0], freed[j][1])
+        clocks = ordered.step_clocks
+        for section in waited:  # after a step of its PE's others (any, to be sure)
+            began, ended = clocks[section.start], clocks[section.end or 0]
+            holder = section.holder
+            if any(
+                p[1] == holder[1] and p[0] == "run" and p != holder and c > began.get(p, 0)
+                for p, c in ended.items()
+            ):
+                k = section.start
+                del free[k]
+                freed[k] = steps[k]
+    return freed, free
+
+
+def _unheld(fp: Footprint, write: tuple[str, bool]) -> Footprint:
+    """A freed taking's footprint: it writes `held:N` instead of `sched:N`. The sections of
+    one PE stay ordered among themselves (per-CPU data is touched inside them, unnamed),
+    and no longer against every step of the PE's threads."""
+    held = ("held" + write[0][5:], True)
+    return tuple(held if r == write else r for r in fp)
+
+
 def _join(into: dict[Option, int], other: dict[Option, int]) -> None:
     for key, value in other.items():
         if into.get(key, 0) < value:
@@ -739,10 +836,20 @@ class _Analysis:
         steps: list[tuple[Option, Footprint, Footprint | None]],
         at: dict[int, Node],
         blocked: dict[Option, dict[Option, int]],
+        sections: Sequence[Section] = (),
     ) -> None:
         self.steps = steps
         self.at = at
         self.blocked = blocked
+        self.sections = sections
+        # step index -> the section its holder was in when it took that step
+        self.holding: dict[int, Section] = {}
+        for section in sections:
+            holder, last = section.holder, section.end
+            stop = len(steps) if last is None else last + 1
+            for k in range(section.start + 1, stop):
+                if steps[k][0] == holder:
+                    self.holding[k] = section
         self.clocks: dict[Option, dict[Option, int]] = {}  # process -> after its last step
         self.step_clocks: list[dict[Option, int]] = []
         self.writer: dict[str, tuple[int, Option]] = {}  # resource -> its last write's step
@@ -772,6 +879,13 @@ class _Analysis:
             if anchor is not None and anchor < i < ends.get(handler, len(self.steps)):
                 found = anchor if found is None else min(found, anchor)
         return found
+
+    def _section_start(self, p: Option, i: int) -> int | None:
+        """The start of the section that kept thread p from running before step i, if any."""
+        for section in self.sections:
+            if section.keeps_out(p, i):
+                return section.start
+        return None
 
     def touched(self, fp: Footprint) -> int:
         count = self.count
@@ -833,7 +947,7 @@ class _Analysis:
         if clock is None:
             clock = self.clocks.get(p, {})
         found: set[int] = set()
-        blocked = self.blocked
+        blocked, sections, holding = self.blocked, self.sections, self.holding
         writer, read_steps = self.writer, self.read_steps
 
         def race(i: int, q: Option) -> None:
@@ -845,6 +959,14 @@ class _Analysis:
                 anchor = under.get(p) if under is not None else None
                 if anchor is None and blocked:
                     anchor = self._kept_out(p, i)
+                if anchor is None:
+                    # With a thread holding p's PE (q itself, in that section), only from
+                    # before it took the PE.
+                    section = holding.get(i)
+                    if section is not None and p in section.kept:
+                        anchor = section.start
+                elif sections:
+                    anchor = self._section_start(p, anchor) or anchor
                 found.add(i if anchor is None else anchor)
 
         for r, w in fp:
@@ -941,5 +1063,13 @@ class _Analysis:
                     if earlier is None or not earlier.fixed:
                         self.reverse(earlier, anchor, p, clock, j)
                     return
+        # An initial a thread kept from running by holding its PE: from before it took it.
+        for q in initials:
+            held = self._section_start(q, i) if self.sections else None
+            if held is not None:
+                earlier = self.at.get(held)
+                if earlier is None or not earlier.fixed:
+                    self.reverse(earlier, held, p, clock, j)
+                return
         if node is not None:
             node.backtrack |= set(range(len(node.options)))

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
+from sdei.abi import PSTATE_I
 from sdei.explore.dependence import Footprint, Option, option_footprint, step_footprint
-from sdei.machine import Machine, Observer, Spawn, Violation
+from sdei.machine import Kind, Machine, Observer, Power, Spawn, Violation
 from sdei.machine.errors import ScenarioCodeError, exception_location
 from sdei.scenarios.api import Options
 
@@ -29,6 +30,29 @@ class Abort(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class Section:
+    """A thread holding its PE (preemption or IRQs off) from the step after `start` to the
+    step `end` that ended it (None: still held where the run stopped): the PE's other
+    threads (`kept`) cannot run meanwhile. `waits`: the holder met an operation that may
+    wait (a lock, a condition); `released`: it ended by letting go (not by the PE going off
+    or parking, or the thread ending)."""
+
+    __slots__ = ("end", "holder", "kept", "released", "start", "waits")
+
+    def __init__(self, start: int, holder: Option, kept: frozenset[Option]) -> None:
+        self.start = start
+        self.end: int | None = None
+        self.holder = holder
+        self.kept = kept
+        self.waits = False
+        self.released = False
+
+    def keeps_out(self, process: Option, index: int) -> bool:
+        """Was `process` kept from running in the state before step `index`?"""
+        end = self.end
+        return self.start < index and (end is None or index <= end) and process in self.kept
 
 
 class StepLog(Observer):
@@ -59,6 +83,8 @@ class StepLog(Observer):
         self.blocked: dict[Option, dict[Option, int]] = {}
         self._pushed: dict[int, int] = {}  # handler context -> the step that stacked it
         self.spawned: dict[Option, int] = {}  # thread spawned under a handler -> its spawning
+        self.sections: list[Section] = []  # every PE a thread held, in order
+        self._open: dict[int, Section] = {}  # PE -> the section now holding it
         machine.observe(self)
 
     def step(self, step: int, pe: int, context: Context, op: Op, result: Any) -> None:
@@ -73,6 +99,8 @@ class StepLog(Observer):
                 self.steps.append((key, step_footprint(self.machine, key, op), after))
             if type(op) is Spawn:
                 self._spawned(result, len(self.steps) - 1)
+            if context.kind is Kind.THREAD:
+                self._held(pe, context, op, key, len(self.steps) - 1)
             stack = self.machine.pes[pe].stack
             if stack and stack[-1].ident not in self._pushed:
                 # COMPLETE_AND_RESUME entered an exception in the context the handler had
@@ -95,6 +123,33 @@ class StepLog(Observer):
             stack = self.machine.pes[pe].stack
             if stack and stack[-1].ident not in self._pushed:
                 self._stacked(pe, len(self.steps) - 1)
+
+    def _held(self, pe: int, context: Context, op: Op, key: Option, index: int) -> None:
+        """Open or close the section of a thread that takes or lets go of its PE (what
+        `Machine._pe_step_options` lets run: a thread with preemption or IRQs off keeps it)."""
+        where = self.machine.pes[pe]
+        section = self._open.get(pe)
+        if section is not None and section.holder != key:
+            return  # a step of a thread the section keeps out: none while it holds
+        if where.stack:  # an exception taken at once (a synchronous event): PSTATE is its
+            if section is not None and op.blocking:
+                section.waits = True
+            return
+        taking = context.preempt > 0 or where.pstate & PSTATE_I
+        holds = taking and not context.done and where.power is Power.ON and not where.parked
+        if section is not None:
+            if holds:
+                if op.blocking:
+                    section.waits = True
+                return
+            section.end = index
+            section.released = not taking  # else the PE went off or parked, or it ended
+            del self._open[pe]
+        elif holds:
+            kept = frozenset(("run", pe, t.ident) for t in where.threads if t is not context)
+            section = Section(index, key, kept)
+            self.sections.append(section)
+            self._open[pe] = section
 
     def _spawned(self, child: Context, index: int) -> None:
         """A thread spawned by step `index` onto a PE a handler holds is kept from running by

@@ -291,7 +291,9 @@ def describe(op: Op) -> str:
     if isinstance(op, Preempt):
         if op.delta <= 0:
             return "preempt_enable"
-        return "preempt_disable" + "".join(f", {'write' if w else 'read'} {name}" for name, w in op.touches)
+        return "preempt_disable" + "".join(
+            f", {'write' if w else 'read'} {name}" for name, w in op.touches
+        )
     if isinstance(op, SetPstate):
         return f"PSTATE {op.value:#x}, IRQs {'off' if op.value & PSTATE_I else 'on'}"
     if isinstance(op, Spawn):
