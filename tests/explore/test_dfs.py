@@ -8,12 +8,14 @@ from collections.abc import Callable
 
 import pytest
 
+from sdei.abi import Function
 from sdei.explore import explore
 from sdei.explore.budget import Budget
 from sdei.explore.dfs import DfsSearch
 from sdei.explore.execution import Execution
 from sdei.explore.target import Target
 from sdei.firmware import Platform
+from sdei.kernel.core import EIO
 from sdei.machine import (
     Access,
     AssertInterrupt,
@@ -30,6 +32,7 @@ from sdei.machine import (
 from sdei.machine.contexts import Code
 from sdei.machine.pe import PE
 from sdei.scenarios.api import Options, Scenario
+from sdei.scenarios.common import boot
 
 from .randprog import PPI, Program, build_program, random_program
 from .toys import (
@@ -478,3 +481,39 @@ def test_a_step_with_other_enablers_is_still_reordered(build: Callable[[Options]
     got = _outcomes(target, "dpor")
     assert base is not None and got is not None
     assert got[0] == base[0]
+
+
+def _call_while_marked_broken(options: Options) -> Machine:
+    """CPU0 finds the firmware interface broken (sdei_mark_interface_broken) while CPU1's
+    thread makes a call: it is made, or fails with -EIO, by which comes first."""
+    booted = boot(era="latest", cpus=2)
+    linux = booted.linux
+
+    def broken(pe: PE) -> Code:
+        yield from linux.driver.mark_broken(pe)
+
+    def caller(pe: PE) -> Code:
+        err, _ = yield from linux.driver.call(pe, Function.VERSION)
+        booted.machine.shared["err"] = err
+
+    booted.spawn(0, broken, "mark broken")
+    booted.spawn(1, caller, "caller")
+    return booted.machine
+
+
+@pytest.mark.parametrize("states", [False, True], ids=["stateless", "stateful"])
+def test_a_call_races_the_interface_breaking_on_another_cpu(states: bool) -> None:
+    """The driver's conduit is shared state: a call on one CPU and the interface marked broken
+    on another are ordered by it, so the search makes the call both before and after."""
+    target = Target(
+        Scenario("call-while-broken", "", _call_while_marked_broken), "", Options(), 5000
+    )
+    errors: set[int] = set()
+
+    def visit(machine: Machine, execution: Execution) -> None:
+        if execution.status != "pruned":
+            errors.add(machine.shared["err"])
+
+    result = DfsSearch(target, states=states).run(Budget(60, 500), visit=visit)
+    assert result.complete
+    assert errors == {0, EIO}

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 # SDEI status -> errno (linux-client.md §2.3)
 _ERRNO = {-1: EOPNOTSUPP, -2: EINVAL, -3: EPERM, -5: EINPROGRESS, -10: ENOMEM}
+CONDUIT = "sdei_firmware_call"  # the driver's conduit: cleared when the interface breaks
 
 Callback = Callable[["PE", int, tuple[int, ...], Any], Gen]  # (pe, event, regs, arg) -> err
 
@@ -85,10 +86,15 @@ class Driver:
     # ------------------------------------------------------------ the firmware-call wrapper
 
     def call(self, pe: PE, function: int, *args: int) -> Gen:
-        """invoke_sdei_fn: returns (errno, x0). No conduit: not made, -EIO (§2.3)."""
+        """invoke_sdei_fn: returns (errno, x0). No conduit: not made, -EIO (§2.3). The
+        conduit is shared state: `mark_broken` clears it while other CPUs make calls."""
         if self.conduit is None:
+            yield Access(CONDUIT, write=False, label="sdei_firmware_call: no conduit")
             return EIO, -1
-        x0 = yield (Smc(function, *args) if self.conduit == "smc" else Hvc(function, *args))
+        if self.conduit == "smc":
+            x0 = yield Smc(function, *args, reads=(CONDUIT,))
+        else:
+            x0 = yield Hvc(function, *args, reads=(CONDUIT,))
         if x0 in _ERRNO:
             return _ERRNO[x0], x0
         return 0, x0
@@ -380,6 +386,7 @@ class Driver:
     def mark_broken(self, pe: PE) -> Gen:
         self.k.printk(pe.index, "SDEI: disabling firmware interface")
         yield from self.k.cross_call(pe, self._ipi_mask_for("broken"), "mask (broken)")
+        yield Access(CONDUIT, label="sdei_mark_interface_broken: no conduit")
         self.conduit = None
 
     def platform_reset(self, pe: PE) -> Gen:
@@ -599,7 +606,7 @@ class Driver:
 
     def probe(self, pe: PE, conduit: str | None) -> Gen:
         k = self.k
-        self.conduit = conduit
+        self.conduit = conduit  # before any call of this driver (its kernel's boot)
         if conduit is None:
             return 0
         err, version = yield from self.call(pe, Function.VERSION)

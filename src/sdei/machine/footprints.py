@@ -199,7 +199,8 @@ class StepFootprints:
         kind = type(op)
         if kind is Smc or kind is Hvc:
             assert isinstance(op, (Smc, Hvc))
-            return self._call(pe, "smc" if kind is Smc else "hvc", op.function, op.args)
+            fp = self._call(pe, "smc" if kind is Smc else "hvc", op.function, op.args)
+            return (*fp, *((name, False) for name in op.reads)) if op.reads else fp
         if kind is Preempt:
             assert isinstance(op, Preempt)
             return (self.sched[pe], *op.touches) if op.delta > 0 else ()

@@ -58,13 +58,15 @@ class Access(Op):
 
 
 class _Call(Op):
-    """A conduit call: x0 = function, x1.. = args. Result: x0 as a signed int64."""
+    """A conduit call: x0 = function, x1.. = args. Result: x0 as a signed int64. `reads`:
+    shared client state the code reads to make the call, in the same step (the conduit)."""
 
-    __slots__ = ("args", "function")
+    __slots__ = ("args", "function", "reads")
 
-    def __init__(self, function: int, *args: int) -> None:
+    def __init__(self, function: int, *args: int, reads: tuple[str, ...] = ()) -> None:
         self.function = function
         self.args = args
+        self.reads = reads
 
     @property
     def footprint(self) -> Footprint:
