@@ -71,6 +71,8 @@ def random_program(
                             ("irqwait", flag),  # IRQs off, the same
                             ("pwaitv", var),  # preemption off, until var is not 0
                             ("xcall", rng.randrange(cpus), var),  # wait for another CPU
+                            ("spinwait", "L1", flag),  # a spinlock held while waiting
+                            ("plocked", "L1", var),  # preemption off, then a lock
                         )
                     )
                 )
@@ -182,6 +184,18 @@ def build_program(program: list[Program]) -> Scenario:
                         yield Preempt(-1)
                     else:
                         yield IrqRestore(was)
+                elif op[0] == "spinwait":
+                    yield Acquire(locks[op[1]], preempt=1)
+                    yield WaitUntil(above_zero(op[2]), (op[2],), op[2], True)
+                    reg = reg * 3 + machine.shared[op[2]]
+                    yield Release(locks[op[1]], preempt=-1)
+                elif op[0] == "plocked":
+                    yield Preempt(1)
+                    yield Acquire(locks[op[1]])
+                    yield Access(op[2], write=True)
+                    machine.shared[op[2]] = (machine.shared[op[2]] * 29 + tag) % 97
+                    yield Release(locks[op[1]])
+                    yield Preempt(-1)
                 elif op[0] == "pwaitv":
                     yield Preempt(1)
                     yield WaitUntil(not_zero(op[1]), (op[1],), op[1])

@@ -359,94 +359,83 @@ class DfsSearch:
         races with (dependent, another process, not happening before it) is reversed: at the
         state before i, one of the processes that could start the reordered sequence (an
         "initial") is scheduled, unless one already is."""
-        steps, free, waited = _released(log)
+        steps, free = _released(log)
         at: dict[int, Node] = {}
         for node in self.stack:
             if node.kind == "step":
                 at.setdefault(node.step, node)
         start = self.stack[self.branch].step if self.branch < len(self.stack) else len(steps)
-        while True:  # once more for each freed section found to have waited on a kept thread
-            state = _Analysis(steps, at, log.blocked, log.sections)
-            # process -> (its step before, the freed taking, the write it no longer makes):
-            # from the one to the other, what it will do next is that taking
-            freed_next: dict[Option, list[tuple[int, int, tuple[str, bool]]]] = {}
-            if free:
-                last: dict[Option, int] = {}
-                for k, (q, _, _) in enumerate(steps):
-                    if k in free:
-                        freed_next.setdefault(q, []).append((last.get(q, -1), k, free[k]))
-                    last[q] = k
+        state = _Analysis(steps, at, log.blocked, log.sections)
+        # process -> (its step before, the freed taking, the write it no longer makes): from
+        # the one to the other, what it will do next is that taking
+        freed_next: dict[Option, list[tuple[int, int, tuple[str, bool]]]] = {}
+        if free:
+            last: dict[Option, int] = {}
+            for k, (q, _, _) in enumerate(steps):
+                if k in free:
+                    freed_next.setdefault(q, []).append((last.get(q, -1), k, free[k]))
+                last[q] = k
 
-            def coming(o: Option, ofp: Footprint, j: int) -> Footprint:
-                """The footprint of o's next step at state j, a freed taking's write left
-                out."""
-                for before, k, write in freed_next.get(o, ()):  # noqa: B023 (this pass's)
-                    if before < j <= k:
-                        return _unheld(ofp, write)
-                return ofp
+        def coming(o: Option, ofp: Footprint, j: int) -> Footprint:
+            """The footprint of o's next step at state j, a freed taking's write left out."""
+            for before, k, write in freed_next.get(o, ()):
+                if before < j <= k:
+                    return _unheld(ofp, write)
+            return ofp
 
-            seen: set[Option] = set()
-            previous: dict[Option, int] | None = None  # the clock of step j-1
-            # What each live process will do next, and how many accesses to its resources
-            # there were when its races were last looked for.
-            nexts: dict[Option, tuple[Footprint, int]] = {}
-            for j, (p, fp, after) in enumerate(steps):
-                found = at.get(j)
-                now = set(found.options) if found is not None else {p}
-                if previous is not None:
-                    for q in now - seen:  # step j-1 first enabled q: q happens after it -
-                        if q[0] in TAKES:  # but an interrupt or event only after what raised
-                            continue  # it (ordered by its resource): unmasking is no write
-                        spawner = log.spawned.get(q)  # and a thread spawned under a handler
-                        # after its spawning (the handler's end is a release)
-                        source = previous if spawner is None else state.step_clocks[spawner]
-                        _join(state.clocks.setdefault(q, {}), source)
-                seen |= now
-                offered: tuple[Option, ...] = (p,)
-                if found is not None and found.footprints:
-                    offered = found.options
-                    if freed_next:
-                        found_fps = tuple(
-                            coming(o, ofp, j)
-                            for o, ofp in zip(found.options, found.footprints, strict=True)
-                        )
-                    else:
-                        found_fps = found.footprints
-                    if j >= start and self.visited is not None:
-                        state.offered[j] = [
-                            (o, ofp, state.clocks.get(o, {}))
-                            for o, ofp in zip(found.options, found_fps, strict=True)
-                            if o != p
-                        ]
-                    for o, ofp in zip(found.options, found_fps, strict=True):
-                        nexts[o] = (ofp, state.touched(ofp) if j >= start else -1)
-                if j >= start:
-                    if found is not None and not found.fixed and found.footprints:
-                        for o, ofp in zip(found.options, found_fps, strict=True):
-                            state.races(o, ofp, j)
-                    else:
-                        state.races(p, fp, j)
-                    for q, (qfp, stamp) in list(nexts.items()):
-                        if q in offered:
-                            continue
-                        touched = state.touched(qfp)
-                        if touched != stamp:
-                            state.races(q, qfp, j)
-                            nexts[q] = (qfp, touched)
-                previous = state.step(j, p, fp)
-                if after is None:
-                    nexts.pop(p, None)
+        seen: set[Option] = set()
+        previous: dict[Option, int] | None = None  # the clock of step j-1
+        # What each live process will do next, and how many accesses to its resources there
+        # were when its races were last looked for.
+        nexts: dict[Option, tuple[Footprint, int]] = {}
+        for j, (p, fp, after) in enumerate(steps):
+            found = at.get(j)
+            now = set(found.options) if found is not None else {p}
+            if previous is not None:
+                for q in now - seen:  # step j-1 first enabled q: q happens after it -
+                    if q[0] in TAKES:  # but an interrupt or event only after what raised
+                        continue  # it (ordered by its resource): unmasking is no write
+                    spawner = log.spawned.get(q)  # and a thread spawned under a handler
+                    # after its spawning (the handler's end is a release)
+                    source = previous if spawner is None else state.step_clocks[spawner]
+                    _join(state.clocks.setdefault(q, {}), source)
+            seen |= now
+            offered: tuple[Option, ...] = (p,)
+            if found is not None and found.footprints:
+                offered = found.options
+                if freed_next:
+                    found_fps = tuple(
+                        coming(o, ofp, j)
+                        for o, ofp in zip(found.options, found.footprints, strict=True)
+                    )
                 else:
-                    nexts[p] = (coming(p, after, j + 1) if freed_next else after, -1)
-                section = waited.get(j)
-                if section is not None and _waited_on_kept(section, state.step_clocks):
-                    del waited[j]  # it keeps its order with the CPU's threads: again
-                    k = section.start
-                    del free[k]
-                    steps[k] = log.steps[k]
-                    break
+                    found_fps = found.footprints
+                if j >= start and self.visited is not None:
+                    state.offered[j] = [
+                        (o, ofp, state.clocks.get(o, {}))
+                        for o, ofp in zip(found.options, found_fps, strict=True)
+                        if o != p
+                    ]
+                for o, ofp in zip(found.options, found_fps, strict=True):
+                    nexts[o] = (ofp, state.touched(ofp) if j >= start else -1)
+            if j >= start:
+                if found is not None and not found.fixed and found.footprints:
+                    for o, ofp in zip(found.options, found_fps, strict=True):
+                        state.races(o, ofp, j)
+                else:
+                    state.races(p, fp, j)
+                for q, (qfp, stamp) in list(nexts.items()):
+                    if q in offered:
+                        continue
+                    touched = state.touched(qfp)
+                    if touched != stamp:
+                        state.races(q, qfp, j)
+                        nexts[q] = (qfp, touched)
+            previous = state.step(j, p, fp)
+            if after is None:
+                nexts.pop(p, None)
             else:
-                break
+                nexts[p] = (coming(p, after, j + 1) if freed_next else after, -1)
         # Where the run stopped (a deadlock, a violation, the step limit), what each live
         # process would do next still races with what ran.
         end = len(steps)
@@ -781,48 +770,30 @@ def _attribute(
 
 def _released(
     log: StepLog,
-) -> tuple[
-    list[tuple[Option, Footprint, Footprint | None]],
-    dict[int, tuple[str, bool]],
-    dict[int, Section],
-]:
-    """The steps as the race analysis first sees them: a thread's taking of its PE whose
-    section ended by letting go writes no `sched:N` (the PE's other threads read it at every
-    step). Such a section, begun earlier, runs to its end the same way, so where it starts
-    among their steps matters only through what it touches - a race with one of its steps,
-    which `_Analysis.races` reverses to before it began. One that did not end keeps its
-    write, and so does one that waited (a lock, a condition) and turns out to have come after
-    a step of a thread of its CPU that its taking did not (`_waited_on_kept`; through
-    anything: another CPU's answer): holding the PE while waiting, begun earlier, it could
-    wait for good on what the threads it keeps out would do. Returns the steps, for each
-    taking freed the write it no longer makes, and the sections that waited by their last
-    step (to be checked as the analysis reaches it)."""
+) -> tuple[list[tuple[Option, Footprint, Footprint | None]], dict[int, tuple[str, bool]]]:
+    """The steps as the race analysis sees them: a thread's taking of its PE whose section
+    ended by letting go, and met nothing on the way that may wait (a lock, a condition),
+    writes no `sched:N` (the PE's other threads read it at every step). Such a section,
+    begun earlier, runs to its end the same way, so where it starts among their steps
+    matters only through what it touches - a race with one of its steps, which
+    `_Analysis.races` reverses to before it began. One that may wait, or did not end, keeps
+    its write: holding the PE while waiting, begun earlier, it could wait for good on what
+    the threads it keeps out would do - directly, or through another CPU's section, IRQ mask
+    or lock (three programs a review found, each missed when a section that waited was freed
+    because what it waited for did not come after their steps). Returns the steps and, for
+    each taking freed, the write it no longer makes."""
     steps = log.steps
     free: dict[int, tuple[str, bool]] = {}
-    waited: dict[int, Section] = {}
     for section in log.sections:
-        if section.released:
+        if section.released and not section.waits:
             free[section.start] = (f"sched:{section.holder[1]}", True)
-            if section.waits:
-                waited[section.end or 0] = section
     if not free:
-        return steps, free, waited
+        return steps, free
     freed = list(steps)
     for k, write in free.items():
         p, fp, after = freed[k]
         freed[k] = (p, _unheld(fp, write), after)
-    return freed, free, waited
-
-
-def _waited_on_kept(section: Section, clocks: list[dict[Option, int]]) -> bool:
-    """Did the section's last step come after a step of another context of its PE (any, to
-    be sure) that its taking did not?"""
-    began, ended = clocks[section.start], clocks[section.end or 0]
-    holder = section.holder
-    return any(
-        p[1] == holder[1] and p[0] == "run" and p != holder and c > began.get(p, 0)
-        for p, c in ended.items()
-    )
+    return freed, free
 
 
 def _unheld(fp: Footprint, write: tuple[str, bool]) -> Footprint:
