@@ -726,25 +726,17 @@ def _wakes(step: Option, fp: Footprint, asleep: Option, asleep_fp: Footprint) ->
     if asleep[0] in TAKES and step[0] == "run" and step[1] == asleep[1]:
         return True
     if step[0] == "run" and asleep[0] == "run" and step[1] == asleep[1]:
-        return _conflict_unscheduled(asleep_fp, fp)
+        # Two threads of one PE: a taking of the PE (a `sched:N` write) does not wake a step
+        # that only runs when the PE lets it (a read). That step, asleep, was explored before
+        # the taking, and after the section it is the same step in the same state (a section
+        # that waits for it for good ends the run here, with it kept out). The other way
+        # round it does: an asleep taking's section was explored before the step and may now
+        # go otherwise (wait no longer). Two takings stay dependent: the sections they begin
+        # touch per-CPU data unnamed.
+        taking = (f"sched:{step[1]}", True)
+        if taking in fp and taking not in asleep_fp:
+            fp = tuple(r for r in fp if r != taking)
     return dependent(asleep_fp, fp)
-
-
-def _conflict_unscheduled(asleep: Footprint, step: Footprint) -> bool:
-    """`dependent` for two threads of one PE, but a taking of the PE (a `sched:N` write) does
-    not wake a step that only runs when the PE lets it (a read): that step, asleep, was
-    explored before the taking, and after the section it is the same step in the same
-    state (a section that waits for it for good ends the run here, with it kept out). The
-    other way round it does: an asleep taking's section was explored before the step, and
-    may now go otherwise (wait no longer), through what it reads later. Two takings stay
-    dependent: the sections they begin touch per-CPU data unnamed."""
-    for name, write in asleep:
-        for other, other_write in step:
-            if name == other and (write or other_write):
-                if other_write and not write and name.startswith("sched:"):
-                    continue
-                return True
-    return False
 
 
 def _attribute(
@@ -948,7 +940,9 @@ class _Analysis:
                     if section is not None and p in section.kept:
                         anchor = section.start
                 elif sections:
-                    anchor = self._section_start(p, anchor) or anchor
+                    began = self._section_start(p, anchor)
+                    if began is not None:
+                        anchor = began
                 found.add(i if anchor is None else anchor)
 
         for r, w in fp:

@@ -201,12 +201,12 @@ class StepFootprints:
             assert isinstance(op, (Smc, Hvc))
             fp = self._call(pe, "smc" if kind is Smc else "hvc", op.function, op.args)
             return (*fp, *((name, False) for name in op.reads)) if op.reads else fp
-        if kind is Preempt:
-            assert isinstance(op, Preempt)
-            return (self.sched[pe], *op.touches) if op.delta > 0 else ()
         if kind in SCHED_OPS:
             if not _keeps_pe(op):
                 return ()
+            if kind is Preempt:
+                assert isinstance(op, Preempt)
+                return (self.sched[pe], *op.touches)
             return (self.sched[pe], self.irqmask[pe])
         if kind is Acquire or kind is Release:
             assert isinstance(op, (Acquire, Release))
