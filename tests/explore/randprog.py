@@ -44,13 +44,15 @@ PPI = 23  # an OS interrupt private to each PE, with its own handler
 
 
 def random_program(
-    rng: random.Random, *, irqs: bool = False, sections: bool = False
+    rng: random.Random, *, irqs: bool = False, sections: bool = False, converging: bool = False
 ) -> list[Program]:
     """`irqs`: IRQ-heavy - every thread raises the IRQ somewhere and the IRQ handler does two
     things, so where an IRQ lands among named steps is what varies. `sections`: threads
     sharing a CPU, holding it (preemption or IRQs off) around waits - for a flag another
     thread raises, for another CPU's answer to a cross-call - so where a section begins
-    among the other threads' steps may decide whether it waits for good."""
+    among the other threads' steps may decide whether it waits for good. `converging`: a
+    write stores 1 and an update adds 1, so orders that differ often reach one state - what
+    the stateful search's summaries stand in for."""
     cpus = 2 if irqs else 3 if sections else rng.choice((2, 2, 3))
     threads: list[Program] = []
     for _ in range(cpus):
@@ -118,19 +120,35 @@ def random_program(
     fault = None
     if rng.random() < 0.5:
         fault = (rng.choice(sorted(FIRMWARE)), rng.choice((None, *range(pes))))
-    threads.append([("pes", pes, fault)])
+    threads.append([("pes", pes, fault, converging)])
     return threads
+
+
+def longer_program(seed: int, times: int, **kinds: bool) -> list[Program]:
+    """A random program whose threads run the ops of `times` random programs (seeded from
+    `seed`) one after another: the shape and layout of the first."""
+    *threads, handler, irq, layout = random_program(random.Random(seed), **kinds)
+    for more in range(1, times):
+        extra = random_program(random.Random(seed + 10007 * more), **kinds)[:-3]
+        threads = [ops + extra[i] if i < len(extra) else ops for i, ops in enumerate(threads)]
+    return [*threads, handler, irq, layout]
 
 
 def build_program(program: list[Program]) -> Scenario:
     *threads, handler_ops, irq_ops, layout = program
-    _, pes, fault = layout[0]
+    _, pes, fault, converging = layout[0]
     shared_with_irqs = ("percpu",) in irq_ops
 
     def build(options: Options) -> Machine:
         machine = Machine(MachineConfig(Platform.reference(pes)))
         machine.shared.update({"x": 0, "y": 0})
         locks = {n: machine.lock(n) for n in ("L1", "L2")}
+
+        def stored(reg: int, factor: int, tag: int) -> int:  # a write's value
+            return 1 if converging else (reg * factor + tag) % 97
+
+        def updated(old: int, factor: int, tag: int) -> int:  # a read-modify-write's
+            return (old + 1) % 97 if converging else (old * factor + tag) % 97
 
         def above_zero(name: str) -> Callable[[], bool]:
             return lambda: machine.shared.get(name, 0) > 0
@@ -146,21 +164,21 @@ def build_program(program: list[Program]) -> Scenario:
                     reg = reg * 3 + machine.shared[op[1]]
                 elif op[0] == "write":
                     yield Access(op[1], write=True)
-                    machine.shared[op[1]] = (reg * 5 + tag) % 97
+                    machine.shared[op[1]] = stored(reg, 5, tag)
                 elif op[0] == "locked":
                     yield Acquire(locks[op[1]])
                     yield Access(op[2], write=True)
-                    machine.shared[op[2]] = (machine.shared[op[2]] * 7 + tag) % 97
+                    machine.shared[op[2]] = updated(machine.shared[op[2]], 7, tag)
                     yield Release(locks[op[1]])
                 elif op[0] == "spin":
                     yield Acquire(locks[op[1]], preempt=1)
                     yield Access(op[2], write=True)
-                    machine.shared[op[2]] = (machine.shared[op[2]] * 11 + tag) % 97
+                    machine.shared[op[2]] = updated(machine.shared[op[2]], 11, tag)
                     yield Release(locks[op[1]], preempt=-1)
                 elif op[0] == "irqoff":
                     was = yield IrqSave()
                     yield Access(op[1], write=True)
-                    machine.shared[op[1]] = (reg * 13 + tag) % 97
+                    machine.shared[op[1]] = stored(reg, 13, tag)
                     yield IrqRestore(was)
                 elif op[0] == "nopreempt":
                     yield Preempt(1)
@@ -193,7 +211,7 @@ def build_program(program: list[Program]) -> Scenario:
                     yield Preempt(1)
                     yield Acquire(locks[op[1]])
                     yield Access(op[2], write=True)
-                    machine.shared[op[2]] = (machine.shared[op[2]] * 29 + tag) % 97
+                    machine.shared[op[2]] = updated(machine.shared[op[2]], 29, tag)
                     yield Release(locks[op[1]])
                     yield Preempt(-1)
                 elif op[0] == "pwaitv":
@@ -220,7 +238,11 @@ def build_program(program: list[Program]) -> Scenario:
                     yield Local("percpu")
                     slot = f"cpu{pe.index}"
                     reg = reg * 3 + machine.shared.get(slot, 0)
-                    machine.shared[slot] = (reg * 19 + tag) % 97
+                    machine.shared[slot] = (
+                        updated(machine.shared.get(slot, 0), 19, tag)
+                        if converging
+                        else stored(reg, 19, tag)
+                    )
                     if thread and shared_with_irqs:
                         yield IrqRestore(was)
                     elif thread:
@@ -240,14 +262,14 @@ def build_program(program: list[Program]) -> Scenario:
         def ipi_callback(var: str, tag: int) -> Any:
             def callback(pe: PE) -> Code:
                 yield Access(var, write=True)
-                machine.shared[var] = (machine.shared[var] * 17 + tag) % 97
+                machine.shared[var] = updated(machine.shared[var], 17, tag)
 
             return callback
 
         def answering(var: str, tag: int, answer: str) -> Any:
             def callback(pe: PE) -> Code:
                 yield Access(var, write=True)
-                machine.shared[var] = (machine.shared[var] * 23 + tag) % 97
+                machine.shared[var] = updated(machine.shared[var], 23, tag)
                 yield Access(answer, write=True)
                 machine.shared[answer] = 1
 

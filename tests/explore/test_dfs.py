@@ -381,7 +381,7 @@ def test_a_section_that_waits_on_the_threads_it_keeps_out_is_reordered_before_th
     section waited on one of them; an asleep taking left asleep by a step its section would
     see)."""
     # the SDEI and IRQ handlers only read; `pes` CPUs, no injected fault
-    program = [*threads, [("read", "y")], [("read", "x")], [("pes", pes, None)]]
+    program = [*threads, [("read", "y")], [("read", "x")], [("pes", pes, None, False)]]
     target = Target(build_program(program), "", Options(), 500)
     got = _outcomes(target, "dpor", states=states)
     assert got is not None

@@ -493,21 +493,27 @@ class DfsSearch:
             (node, {*node.options, *(q for q, f in first.items() if f < node.step)})
             for node in nodes
         ]
-        steps, step_clocks = state.steps, state.step_clocks
-        for k in range(start, len(steps)):
-            _, fp, after = steps[k]
-            resources = (*fp, *after) if after else fp
-            _attribute(live, step_clocks[k], resources)
-        for j, offered in state.offered.items():  # options not taken, and blocked operations
-            if j >= start:
-                for o, ofp, clock in offered:
-                    _attribute(live, {**clock, o: j + 1}, ofp)
+        steps, step_clocks, offered = state.steps, state.step_clocks, state.offered
+        # resource -> its last write so far: an access after a write in a state's subtree is
+        # ordered after that write, which a step before the state races with first (the race
+        # analysis looks no further back than the last write), so it is left out there
+        written: dict[str, int] = {}
+        for k, (_, fp, after) in enumerate(steps):
+            if k >= start:
+                for o, ofp, clock in offered.get(k, ()):  # not taken, and blocked operations
+                    _attribute(live, {**clock, o: k + 1}, _since(ofp, written))
+                _attribute(live, step_clocks[k], _since(fp, written))
+            for r, w in fp:
+                if w:
+                    written[r] = k
+            if after and k >= start:
+                _attribute(live, step_clocks[k], _since(after, written))
         if hit is not None:
             end = len(steps)
             for roots, done in hit.summary.items():
                 clock = state.joined(roots)
                 clock.update((q, end + 1) for q in roots)
-                _attribute(live, clock, tuple(done))
+                _attribute(live, clock, _since(tuple(done), written))
 
     # -------------------------------------------------------------- the loop
 
@@ -739,17 +745,28 @@ def _wakes(step: Option, fp: Footprint, asleep: Option, asleep_fp: Footprint) ->
     return dependent(asleep_fp, fp)
 
 
+def _since(fp: Footprint, written: dict[str, int]) -> list[tuple[str, bool, int]]:
+    """`fp`'s accesses, each with the last write of its resource before it (-1: none)."""
+    return [(r, w, written.get(r, -1)) for r, w in fp]
+
+
 def _attribute(
-    nodes: list[tuple[Node, set[Option]]], clock: dict[Option, int], fp: Footprint
+    nodes: list[tuple[Node, set[Option]]],
+    clock: dict[Option, int],
+    accesses: list[tuple[str, bool, int]],
 ) -> None:
-    """Add a step (its clock, its footprint) to the summary of every node it comes after,
-    under its roots there (see `DfsSearch._summarise`); `nodes` pairs each with the processes
-    live at it."""
+    """Add a step (its clock, its accesses with their resources' last writes before it) to
+    the summary of every node it comes after, under its roots there (see
+    `DfsSearch._summarise`): the accesses whose last write came before the node's state.
+    `nodes` pairs each node with the processes live at it."""
     latest = max(clock.values(), default=0)
     for node, live in reversed(nodes):
         n = node.step
         if n >= latest:
             continue  # the step came before this state
+        fp = [(r, w) for r, w, last in accesses if last < n]
+        if not fp:
+            break  # nodes further up have the same writes and more in between
         after = [q for q, c in clock.items() if c > n]
         roots = [q for q in after if q in live] or after  # none: every process since
         key = tuple(sorted(roots))
