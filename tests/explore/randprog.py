@@ -24,6 +24,7 @@ from sdei.machine import (
     Release,
     SendIpi,
     Smc,
+    Spawn,
     WaitUntil,
 )
 from sdei.machine.contexts import Code
@@ -227,6 +228,8 @@ def build_program(program: list[Program]) -> Scenario:
                     yield Preempt(-1)
                 elif op[0] == "ppi":
                     yield AssertInterrupt(PPI, min(op[1], pes - 1))
+                elif op[0] == "spawn":  # a thread of its own running ops, on that CPU
+                    yield Spawn(min(op[1], pes - 1), run_ops, (op[2], tag + 20))
                 elif op[0] == "percpu":  # per-CPU data, read and written in plain code
                     # A thread does it as Linux must: with IRQs masked when an IRQ handler
                     # shares it, else with preemption off (SDEI handlers are NMI-like).

@@ -340,27 +340,44 @@ def _against_unreduced(programs: list[list[Program]], states: tuple[bool, ...] =
     assert totals["dpor"] * 4 < totals["none"]
 
 
+READS: tuple[Program, Program] = ([("read", "y")], [("read", "x")])  # handlers that only read
+
+
 @pytest.mark.parametrize(
-    ("pes", "threads"),
+    ("pes", "threads", "handlers"),
     [
         # CPU0's second thread waits with preemption off for the flag its first raises.
-        (1, ([("raise", "fa")], [("pwait", "fa")])),
+        (1, ([("raise", "fa")], [("pwait", "fa")]), READS),
         # CPU0's third thread waits for the flag its first raises, then raises the one that
         # CPU1's waits for (thread k runs on CPU k % 2).
-        (2, ([("raise", "fa")], [("pwait", "fb")], [("pwait", "fa"), ("raise", "fb")])),
+        (2, ([("raise", "fa")], [("pwait", "fb")], [("pwait", "fa"), ("raise", "fb")]), READS),
         # CPU0's thread takes its CPU and waits once one of two others has raised the flag.
-        (1, ([("pwait", "fb")], [("raise", "fb")], [("raise", "fb")])),
+        (1, ([("pwait", "fb")], [("raise", "fb")], [("raise", "fb")]), READS),
         # A review's three, each missed when a section that waited was freed because what it
         # waited for did not come after the steps of the threads it kept out:
         # CPU0 cross-calls CPU1, whose thread waits with IRQs off for what CPU0's other
         # thread raises;
-        (2, ([("raise", "fa")], [("irqwait", "fa")], [("xcall", 1, "x")])),
+        (2, ([("raise", "fa")], [("irqwait", "fa")], [("xcall", 1, "x")]), READS),
         # each CPU has a thread waiting with preemption off for what the other CPU's second
         # thread raises;
-        (2, ([("raise", "fa")], [("pwait", "fa")], [("pwait", "fb")], [("raise", "fb")])),
+        (2, ([("raise", "fa")], [("pwait", "fa")], [("pwait", "fb")], [("raise", "fb")]), READS),
         # CPU1 holds a spinlock waiting for what CPU0's first thread raises, CPU0's second
         # takes that lock with preemption off.
-        (2, ([("raise", "fa")], [("spinwait", "L1", "fa")], [("plocked", "L1", "x")])),
+        (2, ([("raise", "fa")], [("spinwait", "L1", "fa")], [("plocked", "L1", "x")]), READS),
+        # A second review's, each missed when what a section's end came after was compared
+        # with its taking's order with the letting go added (an IRQ, IPI or SDEI handler's end
+        # made the waiting thread's own earlier step come after the flag was raised):
+        # CPU0's first thread raises the flag, then its IRQ;
+        (1, ([("raise", "fa"), ("ppi", 0)], [("pwait", "fa")]), READS),
+        # the IRQ handler raises the flag;
+        (1, ([("ppi", 0)], [("pwait", "fa")]), ([("read", "y")], [("raise", "fa")])),
+        # the SDEI handler does;
+        (1, ([("signal", 0)], [("pwait", "fa")]), ([("raise", "fa")], [("read", "x")])),
+        # CPU0's first thread raises the flag, then sends CPU0 an IPI.
+        (2, ([("raise", "fa"), ("ipi", 0, "x")], [("read", "x")], [("pwait", "fa")]), READS),
+        # A thread spawned onto CPU0 while its other thread holds it (waiting for what the
+        # spawned one raises) was never offered: nothing raced with it.
+        (2, ([("pwait", "fa")], [("spawn", 0, [("raise", "fa")])]), READS),
     ],
     ids=[
         "waits-for-its-neighbour",
@@ -369,19 +386,24 @@ def _against_unreduced(programs: list[list[Program]], states: tuple[bool, ...] =
         "cross-call-against-irqs-off",
         "sections-on-two-cpus",
         "lock-chain",
+        "raise-then-irq",
+        "irq-handler-raises",
+        "sdei-handler-raises",
+        "raise-then-ipi",
+        "spawned-into-a-section",
     ],
 )
 @pytest.mark.parametrize("states", [False, True], ids=["stateless", "stateful"])
 def test_a_section_that_waits_on_the_threads_it_keeps_out_is_reordered_before_them(
-    pes: int, threads: tuple[Program, ...], states: bool
+    pes: int, threads: tuple[Program, ...], handlers: tuple[Program, Program], states: bool
 ) -> None:
     """A section that waits, begun before a thread of its CPU it keeps out does what it waits
-    for, waits for good (a deadlock); begun after, it ends. Three programs each missed by a
-    first version (a taking freed of its order with the CPU's other threads although its
+    for, waits for good (a deadlock); begun after, it ends. Programs each missed by an
+    earlier version (a taking freed of its order with the CPU's other threads although its
     section waited on one of them; an asleep taking left asleep by a step its section would
-    see)."""
-    # the SDEI and IRQ handlers only read; `pes` CPUs, no injected fault
-    program = [*threads, [("read", "y")], [("read", "x")], [("pes", pes, None, False)]]
+    see; a spawned thread ordered after the section's end, not its spawning)."""
+    # the SDEI and IRQ handlers' ops; `pes` CPUs, no injected fault
+    program = [*threads, *handlers, [("pes", pes, None, False)]]
     target = Target(build_program(program), "", Options(), 500)
     got = _outcomes(target, "dpor", states=states)
     assert got is not None

@@ -41,6 +41,8 @@ from sdei.machine.ops import STABLE_WAIT
 
 NAME = "dfs"
 Visitor = Callable[[Machine, Execution], None]
+# what an execution did, step by step: its process, its footprint, what the process does next
+Steps = list[tuple[Option, Footprint, Footprint | None]]
 REDUCTIONS = ("dpor", "sleep", "none")
 
 
@@ -176,7 +178,7 @@ class DfsSearch:
         if states and bound is None:
             self.visited = {} if visited is None else visited
         self.hit: Visit | None = None  # the visited state that ended the last execution
-        self.logged: list[tuple[Option, Footprint, Footprint | None]] = []  # the last run's steps
+        self.logged: Steps = []  # the last run's steps
         if self.prefix.stack is not None:  # resume a subtree where its last slice stopped
             self.stack = copy.deepcopy(self.prefix.stack)
             self.branch = self.prefix.branch
@@ -359,12 +361,14 @@ class DfsSearch:
         races with (dependent, another process, not happening before it) is reversed: at the
         state before i, one of the processes that could start the reordered sequence (an
         "initial") is scheduled, unless one already is."""
-        steps, free = _released(log)
         at: dict[int, Node] = {}
         for node in self.stack:
             if node.kind == "step":
                 at.setdefault(node.step, node)
+        steps, free, kept = _released(log, at)
         start = self.stack[self.branch].step if self.branch < len(self.stack) else len(steps)
+        if kept:  # a taking of the replayed prefix found to keep its order: its races anew
+            start = min(start, *kept)
         state = _Analysis(steps, at, log.blocked, log.sections)
         # process -> (its step before, the freed taking, the write it no longer makes): from
         # the one to the other, what it will do next is that taking
@@ -383,23 +387,12 @@ class DfsSearch:
                     return _unheld(ofp, write)
             return ofp
 
-        seen: set[Option] = set()
-        previous: dict[Option, int] | None = None  # the clock of step j-1
         # What each live process will do next, and how many accesses to its resources there
         # were when its races were last looked for.
         nexts: dict[Option, tuple[Footprint, int]] = {}
         for j, (p, fp, after) in enumerate(steps):
             found = at.get(j)
-            now = set(found.options) if found is not None else {p}
-            if previous is not None:
-                for q in now - seen:  # step j-1 first enabled q: q happens after it -
-                    if q[0] in TAKES:  # but an interrupt or event only after what raised
-                        continue  # it (ordered by its resource): unmasking is no write
-                    spawner = log.spawned.get(q)  # and a thread spawned under a handler
-                    # after its spawning (the handler's end is a release)
-                    source = previous if spawner is None else state.step_clocks[spawner]
-                    _join(state.clocks.setdefault(q, {}), source)
-            seen |= now
+            state.offer(j, found.options if found is not None else (p,), log.spawned)
             offered: tuple[Option, ...] = (p,)
             if found is not None and found.footprints:
                 offered = found.options
@@ -431,7 +424,7 @@ class DfsSearch:
                     if touched != stamp:
                         state.races(q, qfp, j)
                         nexts[q] = (qfp, touched)
-            previous = state.step(j, p, fp)
+            state.step(j, p, fp)
             if after is None:
                 nexts.pop(p, None)
             else:
@@ -444,6 +437,10 @@ class DfsSearch:
                 if state.touched(qfp) != stamp:
                     state.races(q, qfp, end)
             self._never_taken(machine, state, nexts, end)
+            for q, spawning in log.spawned.items():  # kept out from its spawning to the end
+                if q not in state.seen and not machine.context(q[2]).done:
+                    _join(state.clocks.setdefault(q, {}), state.step_clocks[spawning])
+                    state.races(q, machine.footprint(q), end)
         if hit is not None:  # the run stopped at a state searched before: what it did there
             for roots, resources in hit.summary.items():
                 state.races(roots[0], tuple(resources), end, state.joined(roots))
@@ -778,31 +775,86 @@ def _attribute(
 
 
 def _released(
-    log: StepLog,
-) -> tuple[list[tuple[Option, Footprint, Footprint | None]], dict[int, tuple[str, bool]]]:
+    log: StepLog, at: dict[int, Node]
+) -> tuple[Steps, dict[int, tuple[str, bool]], set[int]]:
     """The steps as the race analysis sees them: a thread's taking of its PE whose section
-    ended by letting go, and met nothing on the way that may wait (a lock, a condition),
-    writes no `sched:N` (the PE's other threads read it at every step). Such a section,
-    begun earlier, runs to its end the same way, so where it starts among their steps
-    matters only through what it touches - a race with one of its steps, which
-    `_Analysis.races` reverses to before it began. One that may wait, or did not end, keeps
-    its write: holding the PE while waiting, begun earlier, it could wait for good on what
-    the threads it keeps out would do - directly, or through another CPU's section, IRQ mask
-    or lock (three programs a review found, each missed when a section that waited was freed
-    because what it waited for did not come after their steps). Returns the steps and, for
-    each taking freed, the write it no longer makes."""
+    ended by letting go writes no `sched:N` (the PE's other threads read it at every step).
+    Such a section, begun earlier, runs to its end the same way, so where it starts among
+    their steps matters only through what it touches - a race with one of its steps, which
+    `_Analysis.races` reverses to before it began. One that did not end keeps its write, and
+    so does one that waited (a lock, a condition) on a step of another thread of its PE
+    (`_waited_on_kept`): holding the PE while waiting, begun before that step, it could wait
+    for good. Returns the steps, for each taking freed the write it no longer makes, and the
+    takings of sections that waited and keep it (their races were looked for without it when
+    the run that first took them was analysed)."""
     steps = log.steps
-    free: dict[int, tuple[str, bool]] = {}
-    for section in log.sections:
-        if section.released and not section.waits:
-            free[section.start] = (f"sched:{section.holder[1]}", True)
-    if not free:
-        return steps, free
+    released = [section for section in log.sections if section.released]
+    if not released:
+        return steps, {}, set()
+    freed = _freed(steps, released)
+    kept: set[int] = set()
+    waited = [section for section in released if section.waits]
+    if waited:
+        kept = _waited_on_kept(freed, at, log, waited)
+        if kept:
+            released = [section for section in released if section.start not in kept]
+            freed = _freed(steps, released)
+    return freed, {section.start: _sched(section) for section in released}, kept
+
+
+def _sched(section: Section) -> tuple[str, bool]:
+    return (f"sched:{section.holder[1]}", True)
+
+
+def _freed(steps: Steps, sections: Sequence[Section]) -> Steps:
+    """The steps with each section's taking freed of its `sched:N` write."""
     freed = list(steps)
-    for k, write in free.items():
+    for section in sections:
+        k = section.start
         p, fp, after = freed[k]
-        freed[k] = (p, _unheld(fp, write), after)
-    return freed, free
+        freed[k] = (p, _unheld(fp, _sched(section)), after)
+    return freed
+
+
+def _waited_on_kept(
+    steps: Steps,
+    at: dict[int, Node],
+    log: StepLog,
+    waited: Sequence[Section],
+) -> set[int]:
+    """The sections that waited and whose end comes after a step of another context of
+    their PE by a way that does not pass through their taking (the start of each section
+    that did). The order is the race analysis' (what each step touches, its takings freed)
+    with the releases added: a step on a PE comes after every step that let go of that PE
+    before it (a section's end, unmasking, a handler's end) - what a thread kept out, or an
+    interrupt masked, does once let go comes after the letting go. Without them a section
+    waiting on another CPU that waits, with IRQs off or in a section of its own, on what
+    this CPU's other thread does (three programs a review found) looks free of it."""
+    data, order = _Analysis(steps, at, {}), _Analysis(steps, at, {})
+    let_go = set(log.let_go)
+    since: dict[int, dict[Option, int]] = {}  # PE -> every letting go on it so far
+    for j, (p, fp, _) in enumerate(steps):
+        found = at.get(j)
+        offered = found.options if found is not None else (p,)
+        data.offer(j, offered, log.spawned)
+        data.step(j, p, fp)
+        order.offer(j, offered, log.spawned)
+        released = since.get(p[1])
+        if released:
+            _join(order.clocks.setdefault(p, {}), released)
+        clock = order.step(j, p, fp)
+        if j in let_go:
+            _join(since.setdefault(p[1], {}), clock)
+    kept: set[int] = set()
+    for section in waited:
+        holder = section.holder
+        began, ended = data.step_clocks[section.start], order.step_clocks[section.end or 0]
+        if any(
+            q[0] == "run" and q[1] == holder[1] and q != holder and c > began.get(q, 0)
+            for q, c in ended.items()
+        ):
+            kept.add(section.start)
+    return kept
 
 
 def _unheld(fp: Footprint, write: tuple[str, bool]) -> Footprint:
@@ -824,7 +876,7 @@ class _Analysis:
 
     def __init__(
         self,
-        steps: list[tuple[Option, Footprint, Footprint | None]],
+        steps: Steps,
         at: dict[int, Node],
         blocked: dict[Option, dict[Option, int]],
         sections: Sequence[Section] = (),
@@ -853,6 +905,22 @@ class _Analysis:
         # step index -> the options offered there and not taken, with their clocks then
         self.offered: dict[int, list[tuple[Option, Footprint, dict[Option, int]]]] = {}
         self._ends: dict[Option, int] | None = None  # handler -> its last step (`_kept_out`)
+        self.seen: set[Option] = set()  # the processes offered so far
+
+    def offer(self, j: int, now: Sequence[Option], spawned: dict[Option, int]) -> None:
+        """The processes offered at state j: one offered for the first time comes after step
+        j-1, which enabled it - but an interrupt or event only after what raised it (ordered
+        by its resource: unmasking is no write), and a spawned thread after
+        its spawning (the handler's end is a release)."""
+        seen = self.seen
+        if j:
+            for q in now:
+                if q in seen or q[0] in TAKES:
+                    continue
+                spawner = spawned.get(q)
+                source = self.step_clocks[j - 1 if spawner is None else spawner]
+                _join(self.clocks.setdefault(q, {}), source)
+        seen.update(now)
 
     def _kept_out(self, p: Option, i: int) -> int | None:
         """The earliest step that stacked a handler keeping p from running at step i (p was

@@ -85,6 +85,9 @@ class StepLog(Observer):
         self.spawned: dict[Option, int] = {}  # thread spawned under a handler -> its spawning
         self.sections: list[Section] = []  # every PE a thread held, in order
         self._open: dict[int, Section] = {}  # PE -> the section now holding it
+        # The steps that let go of their PE: a thread's that unmasked IRQs or ended its
+        # section, a handler's last (what was kept out can run after them)
+        self.let_go: list[int] = []
         machine.observe(self)
 
     def step(self, step: int, pe: int, context: Context, op: Op, result: Any) -> None:
@@ -99,8 +102,14 @@ class StepLog(Observer):
                 self.steps.append((key, step_footprint(self.machine, key, op), after))
             if type(op) is Spawn:
                 self._spawned(result, len(self.steps) - 1)
+
+            index = len(self.steps) - 1
             if context.kind is Kind.THREAD:
-                self._held(pe, context, op, key, len(self.steps) - 1)
+                self._held(pe, context, op, key, index)
+                if self.machine.step_masked:
+                    self.let_go.append(index)  # it may have unmasked IRQs
+            elif context.done:
+                self.let_go.append(index)
             stack = self.machine.pes[pe].stack
             if stack and stack[-1].ident not in self._pushed:
                 # COMPLETE_AND_RESUME entered an exception in the context the handler had
@@ -145,6 +154,7 @@ class StepLog(Observer):
             section.end = index
             section.released = not taking  # else the PE went off or parked, or it ended
             del self._open[pe]
+            self.let_go.append(index)
         elif holds:
             kept = frozenset(("run", pe, t.ident) for t in where.threads if t is not context)
             section = Section(index, key, kept)
@@ -152,15 +162,19 @@ class StepLog(Observer):
             self._open[pe] = section
 
     def _spawned(self, child: Context, index: int) -> None:
-        """A thread spawned by step `index` onto a PE a handler holds is kept from running by
-        it, like the threads it interrupted, and comes after its spawning - not after the
-        handler's end, which lets it run (a release) but could have come later."""
+        """A thread spawned by step `index` comes after its spawning - not after what let it
+        run first (a handler's or a section's end: a release, which could have come later).
+        Onto a PE a handler or a section holds it is kept from running, like the threads
+        they keep out."""
+        key: Option = ("run", child.pe, child.ident)
+        self.spawned[key] = index
+        holding = self._open.get(child.pe)
+        if holding is not None:
+            holding.kept = holding.kept | {key}
         stack = self.machine.pes[child.pe].stack
         first = self._pushed.get(stack[0].ident) if stack else None
         if first is None:
             return
-        key: Option = ("run", child.pe, child.ident)
-        self.spawned[key] = index
         for handler in stack:
             self.blocked.setdefault(("run", child.pe, handler.ident), {})[key] = first
 
