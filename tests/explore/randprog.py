@@ -228,6 +228,15 @@ def build_program(program: list[Program]) -> Scenario:
                     yield Preempt(-1)
                 elif op[0] == "ppi":
                     yield AssertInterrupt(PPI, min(op[1], pes - 1))
+                elif op[0] == "waitv":  # a plain wait until var is not 0
+                    yield WaitUntil(not_zero(op[1]), (op[1],), op[1])
+                    reg = reg * 3 + machine.shared[op[1]]
+                elif op[0] == "pppi":  # preemption off, read var and raise a PPI there
+                    yield Preempt(1)
+                    yield Access(op[1], write=False)
+                    reg = reg * 3 + machine.shared[op[1]]
+                    yield AssertInterrupt(PPI, min(op[2], pes - 1))
+                    yield Preempt(-1)
                 elif op[0] == "spawn":  # a thread of its own running ops, on that CPU
                     yield Spawn(min(op[1], pes - 1), run_ops, (op[2], tag + 20))
                 elif op[0] == "percpu":  # per-CPU data, read and written in plain code

@@ -413,6 +413,29 @@ def test_a_section_that_waits_on_the_threads_it_keeps_out_is_reordered_before_th
         assert got[0] == base[0]
 
 
+def test_an_interrupt_taken_inside_a_section_can_wait_until_the_section_ends() -> None:
+    """CPU0's first thread raises its IRQ with preemption off, then waits for x; the second
+    cross-calls CPU0, whose answer writes x, and the IRQ handler writes x too. The IRQ, left
+    pending, can be taken after the cross-call's section has ended and the first thread has
+    read the answer's x: a race of that read with the handler is reversed where the IRQ was
+    taken (the section's holder going on first), not only before the section began (a
+    review's program, missed when it was)."""
+    program: list[Program] = [
+        [("pppi", "x", 0), ("waitv", "x")],
+        [("xcall", 0, "x")],
+        [("read", "y")],
+        [("write", "x")],
+        [("pes", 1, None, False)],
+    ]
+    target = Target(build_program(program), "", Options(), 500)
+    base = _outcomes(target, "none")
+    assert base is not None
+    for states in (False, True):
+        got = _outcomes(target, "dpor", states=states)
+        assert got is not None
+        assert got[0] == base[0], (states, base[0] - got[0])
+
+
 def _two_ipis(options: Options) -> Machine:
     """CPU0 sends an IPI to CPU1 and to CPU2; each callback writes y; CPU1's thread runs on."""
     machine = Machine(MachineConfig(Platform.reference(3)))

@@ -1006,6 +1006,7 @@ class _Analysis:
         if clock is None:
             clock = self.clocks.get(p, {})
         found: set[int] = set()
+        inside: set[int] = set()  # handlers' takings inside a section that kept p out
         blocked, sections, holding = self.blocked, self.sections, self.holding
         writer, read_steps = self.writer, self.read_steps
 
@@ -1027,6 +1028,10 @@ class _Analysis:
                 elif sections:
                     began = self._section_start(p, anchor)
                     if began is not None:
+                        # A section kept p out when the handler was taken: p goes first from
+                        # before the section began, or once it has ended, if the taking can
+                        # wait until then (reordered there, with the section's holder first)
+                        inside.add(anchor)
                         anchor = began
                 found.add(i if anchor is None else anchor)
 
@@ -1045,9 +1050,9 @@ class _Analysis:
         full = dict(clock)  # what p's step would depend on if it ran at state j
         self._after(full, fp)
         steps, step_clocks = self.steps, self.step_clocks
-        for i in found:
+        for i in found | inside:
             qi = steps[i][0]
-            if any(k > i and step_clocks[k].get(qi, 0) > i for k in found):
+            if i not in inside and any(k > i and step_clocks[k].get(qi, 0) > i for k in found):
                 continue  # not an immediate race: i happens before another racing step
             node = self.at.get(i)
             if node is not None and node.fixed:
