@@ -198,7 +198,7 @@ def build_program(program: list[Program]) -> Scenario:
                     else:
                         was = yield IrqSave()
                     yield WaitUntil(above_zero(flag), (flag,), flag, True)
-                    reg = reg * 3 + machine.shared[flag]
+                    reg = reg * 3 + 1  # a stable wait promises the condition, not the value
                     if op[0] == "pwait":
                         yield Preempt(-1)
                     else:
@@ -206,7 +206,7 @@ def build_program(program: list[Program]) -> Scenario:
                 elif op[0] == "spinwait":
                     yield Acquire(locks[op[1]], preempt=1)
                     yield WaitUntil(above_zero(op[2]), (op[2],), op[2], True)
-                    reg = reg * 3 + machine.shared[op[2]]
+                    reg = reg * 3 + 1
                     yield Release(locks[op[1]], preempt=-1)
                 elif op[0] == "plocked":
                     yield Preempt(1)
