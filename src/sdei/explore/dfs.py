@@ -824,12 +824,15 @@ def _waited_on_kept(
 ) -> set[int]:
     """The sections that waited and whose end comes after a step of another context of
     their PE by a way that does not pass through their taking (the start of each section
-    that did). The order is the race analysis' (what each step touches, its takings freed)
-    with the releases added: a step on a PE comes after every step that let go of that PE
-    before it (a section's end, unmasking, a handler's end) - what a thread kept out, or an
-    interrupt masked, does once let go comes after the letting go. Without them a section
-    waiting on another CPU that waits, with IRQs off or in a section of its own, on what
-    this CPU's other thread does (three programs a review found) looks free of it."""
+    that did). The end's order is the race analysis' (what each step touches, its takings
+    freed) with the releases added: a step on a PE comes after every step that let go of
+    that PE before it (a section's end, unmasking, a handler's end) - what a thread kept
+    out, or an interrupt masked, does once let go comes after the letting go. Without them
+    a section waiting on another CPU that waits, with IRQs off or in a section of its own,
+    on what this CPU's other thread does looks free of it. The taking's order is the race
+    analysis' alone: with the releases it could come after that thread's step through a
+    handler's end that it need not have waited for, which would hide the dependence (the
+    tests hold both reviews' programs)."""
     data, order = _Analysis(steps, at, {}), _Analysis(steps, at, {})
     let_go = set(log.let_go)
     since: dict[int, dict[Option, int]] = {}  # PE -> every letting go on it so far
@@ -910,8 +913,8 @@ class _Analysis:
     def offer(self, j: int, now: Sequence[Option], spawned: dict[Option, int]) -> None:
         """The processes offered at state j: one offered for the first time comes after step
         j-1, which enabled it - but an interrupt or event only after what raised it (ordered
-        by its resource: unmasking is no write), and a spawned thread after
-        its spawning (the handler's end is a release)."""
+        by its resource: unmasking is no write), and a spawned thread only after its spawning
+        (a handler's or section's end that let it run first is a release)."""
         seen = self.seen
         if j:
             for q in now:

@@ -82,7 +82,7 @@ class StepLog(Observer):
         # context under a stack of handlers could only have run before the lowest was taken.
         self.blocked: dict[Option, dict[Option, int]] = {}
         self._pushed: dict[int, int] = {}  # handler context -> the step that stacked it
-        self.spawned: dict[Option, int] = {}  # thread spawned under a handler -> its spawning
+        self.spawned: dict[Option, int] = {}  # thread spawned -> the step that spawned it
         self.sections: list[Section] = []  # every PE a thread held, in order
         self._open: dict[int, Section] = {}  # PE -> the section now holding it
         # The steps that let go of their PE: a thread's that unmasked IRQs or ended its
