@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from sdei import __version__
+from sdei import __version__, accel
 from sdei.abi import Function, Status
 from sdei.cli import app
 from sdei.scenarios.abi_walk import Step, abi_walk
@@ -21,7 +21,8 @@ def invoke(*args: str) -> tuple[int, str]:
 def test_version() -> None:
     code, out = invoke("--version")
     assert code == 0
-    assert out.strip() == f"sdei {__version__}"
+    assert out.strip() == f"sdei {__version__} (compiled hot paths {accel.status()})"
+    assert accel.status().startswith(("on: ", "off: "))
 
 
 def test_help_lists_commands() -> None:

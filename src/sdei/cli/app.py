@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sdei import __version__
+from sdei import __version__, accel
 from sdei.cli import abi_cmd, boot_cmd, conform_cmd, demo_cmd, explore_cmd, ras_cmd, walk_cmd
 
 # One module per command, each with `register(app)`. A new command is a module and a line here.
@@ -30,7 +30,7 @@ HELP = (
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(f"sdei {__version__}")
+        typer.echo(f"sdei {__version__} (compiled hot paths {accel.status()})")
         raise typer.Exit()
 
 

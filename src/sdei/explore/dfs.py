@@ -365,10 +365,63 @@ class DfsSearch:
         for node in self.stack:
             if node.kind == "step":
                 at.setdefault(node.step, node)
-        steps, free, kept = _released(log, at)
-        start = self.stack[self.branch].step if self.branch < len(self.stack) else len(steps)
-        if kept:  # a taking of the replayed prefix found to keep its order: its races anew
+        start = self.stack[self.branch].step if self.branch < len(self.stack) else len(log.steps)
+        released = [section for section in log.sections if section.released]
+        state, nexts = self._reverse_races(log, at, released, start)
+        # A section that waited is freed above; if its end turns out to come after another
+        # thread of its PE by a way not through its taking, it keeps its order, and the
+        # races are looked for again without it freed - from its taking, if in the replayed
+        # prefix. (Rare: the reversals made on the way are only more than were needed.)
+        waited = [section for section in released if section.waits]
+        kept = _waited_on_kept(state.steps, at, log, waited, state.step_clocks) if waited else ()
+        if kept:
+            released = [section for section in released if section.start not in kept]
             start = min(start, *kept)
+            state, nexts = self._reverse_races(log, at, released, start)
+        steps = state.steps
+        # Where the run stopped (a deadlock, a violation, the step limit), what each live
+        # process would do next still races with what ran.
+        end = len(steps)
+        if end >= start:
+            for q, (qfp, stamp) in nexts.items():
+                if state.touched(qfp) != stamp:
+                    state.races(q, qfp, end)
+            self._never_taken(machine, state, nexts, end)
+            for q, spawning in log.spawned.items():  # kept out from its spawning to the end
+                if q not in state.seen and not machine.context(q[2]).done:
+                    _join(state.clocks.setdefault(q, {}), state.step_clocks[spawning])
+                    state.races(q, machine.footprint(q), end)
+        if hit is not None:  # the run stopped at a state searched before: what it did there
+            for roots, resources in hit.summary.items():
+                state.races(roots[0], tuple(resources), end, state.joined(roots))
+        if self.visited is not None:
+            self._summarise(state, start, hit)
+        # A handler that never ended kept what it interrupted from running to the end: had
+        # that gone first, it might have run on (released what the handler waits for).
+        for handler, under in log.blocked.items():
+            if machine.context(handler[2]).done:
+                continue
+            for q, anchor in under.items():
+                taken = at.get(anchor)
+                if machine.context(q[2]).done or (taken is not None and taken.fixed):
+                    continue
+                state.reverse(taken, anchor, q, state.clocks.get(q, {}), end)
+
+    def _reverse_races(
+        self, log: StepLog, at: dict[int, Node], released: Sequence[Section], start: int
+    ) -> tuple[_Analysis, dict[Option, tuple[Footprint, int]]]:
+        """The main pass of `analyse`: clocks for every step, and the races of the steps from
+        `start` on reversed. The takings of `released` are freed of their `sched:N` write
+        (the PE's other threads read it at every step): such a section, begun earlier, runs
+        to its end the same way, so where it starts among their steps matters only through
+        what it touches - a race with one of its steps, which `_Analysis.races` reverses to
+        before it began. One that did not end keeps its write, and so does one that waited (a
+        lock, a condition) on a step of another thread of its PE (`_waited_on_kept`): holding
+        the PE while waiting, begun before that step, it could wait for good.
+        Returns the analysis and what each live process will do next where the run stopped,
+        with how many accesses its resources had when its races were last looked for."""
+        steps = _freed(log.steps, released) if released else log.steps
+        free = {section.start: _sched(section) for section in released}
         state = _Analysis(steps, at, log.blocked, log.sections)
         # process -> (its step before, the freed taking, the write it no longer makes): from
         # the one to the other, what it will do next is that taking
@@ -429,33 +482,7 @@ class DfsSearch:
                 nexts.pop(p, None)
             else:
                 nexts[p] = (coming(p, after, j + 1) if freed_next else after, -1)
-        # Where the run stopped (a deadlock, a violation, the step limit), what each live
-        # process would do next still races with what ran.
-        end = len(steps)
-        if end >= start:
-            for q, (qfp, stamp) in nexts.items():
-                if state.touched(qfp) != stamp:
-                    state.races(q, qfp, end)
-            self._never_taken(machine, state, nexts, end)
-            for q, spawning in log.spawned.items():  # kept out from its spawning to the end
-                if q not in state.seen and not machine.context(q[2]).done:
-                    _join(state.clocks.setdefault(q, {}), state.step_clocks[spawning])
-                    state.races(q, machine.footprint(q), end)
-        if hit is not None:  # the run stopped at a state searched before: what it did there
-            for roots, resources in hit.summary.items():
-                state.races(roots[0], tuple(resources), end, state.joined(roots))
-        if self.visited is not None:
-            self._summarise(state, start, hit)
-        # A handler that never ended kept what it interrupted from running to the end: had
-        # that gone first, it might have run on (released what the handler waits for).
-        for handler, under in log.blocked.items():
-            if machine.context(handler[2]).done:
-                continue
-            for q, anchor in under.items():
-                taken = at.get(anchor)
-                if machine.context(q[2]).done or (taken is not None and taken.fixed):
-                    continue
-                state.reverse(taken, anchor, q, state.clocks.get(q, {}), end)
+        return state, nexts
 
     @staticmethod
     def _never_taken(
@@ -774,34 +801,6 @@ def _attribute(
             found.update(fp)
 
 
-def _released(
-    log: StepLog, at: dict[int, Node]
-) -> tuple[Steps, dict[int, tuple[str, bool]], set[int]]:
-    """The steps as the race analysis sees them: a thread's taking of its PE whose section
-    ended by letting go writes no `sched:N` (the PE's other threads read it at every step).
-    Such a section, begun earlier, runs to its end the same way, so where it starts among
-    their steps matters only through what it touches - a race with one of its steps, which
-    `_Analysis.races` reverses to before it began. One that did not end keeps its write, and
-    so does one that waited (a lock, a condition) on a step of another thread of its PE
-    (`_waited_on_kept`): holding the PE while waiting, begun before that step, it could wait
-    for good. Returns the steps, for each taking freed the write it no longer makes, and the
-    takings of sections that waited and keep it (their races were looked for without it when
-    the run that first took them was analysed)."""
-    steps = log.steps
-    released = [section for section in log.sections if section.released]
-    if not released:
-        return steps, {}, set()
-    freed = _freed(steps, released)
-    kept: set[int] = set()
-    waited = [section for section in released if section.waits]
-    if waited:
-        kept = _waited_on_kept(freed, at, log, waited)
-        if kept:
-            released = [section for section in released if section.start not in kept]
-            freed = _freed(steps, released)
-    return freed, {section.start: _sched(section) for section in released}, kept
-
-
 def _sched(section: Section) -> tuple[str, bool]:
     return (f"sched:{section.holder[1]}", True)
 
@@ -821,43 +820,97 @@ def _waited_on_kept(
     at: dict[int, Node],
     log: StepLog,
     waited: Sequence[Section],
+    clocks: Sequence[dict[Option, int]],
 ) -> set[int]:
     """The sections that waited and whose end comes after a step of another context of
     their PE by a way that does not pass through their taking (the start of each section
-    that did). The end's order is the race analysis' (what each step touches, its takings
-    freed) with the releases added: a step on a PE comes after every step that let go of
-    that PE before it (a section's end, unmasking, a handler's end) - what a thread kept
-    out, or an interrupt masked, does once let go comes after the letting go. Without them
-    a section waiting on another CPU that waits, with IRQs off or in a section of its own,
-    on what this CPU's other thread does looks free of it. The taking's order is the race
-    analysis' alone: with the releases it could come after that thread's step through a
-    handler's end that it need not have waited for, which would hide the dependence (the
-    tests hold both reviews' programs)."""
-    data, order = _Analysis(steps, at, {}), _Analysis(steps, at, {})
-    let_go = set(log.let_go)
-    since: dict[int, dict[Option, int]] = {}  # PE -> every letting go on it so far
-    for j, (p, fp, _) in enumerate(steps):
-        found = at.get(j)
-        offered = found.options if found is not None else (p,)
-        data.offer(j, offered, log.spawned)
-        data.step(j, p, fp)
-        order.offer(j, offered, log.spawned)
-        released = since.get(p[1])
-        if released:
-            _join(order.clocks.setdefault(p, {}), released)
-        clock = order.step(j, p, fp)
-        if j in let_go:
-            _join(since.setdefault(p[1], {}), clock)
+    that did). `steps` have the takings freed, and `clocks` are the race analysis' step
+    clocks over them. The end's order is those clocks' with the releases added: a step on a
+    PE comes after every step that let go of that PE before it (a section's end, unmasking,
+    a handler's end) - what a thread kept out, or an interrupt masked, does once let go
+    comes after the letting go. Without them a section waiting on another CPU that waits,
+    with IRQs off or in a section of its own, on what this CPU's other thread does looks
+    free of it. The taking's order is the race analysis' alone: with the releases it could
+    come after that thread's step through a handler's end that it need not have waited
+    for, which would hide the dependence (the tests hold both reviews' programs)."""
+    # Only a section whose PE ran another thread's step, up to its end, that its taking does
+    # not come after can be kept: the others need no second order.
+    latest: dict[Option, int] = {}  # thread -> its latest step so far, plus one
+    maybe: list[Section] = []
+    scanned = 0
+    for section in sorted(waited, key=lambda s: s.end or 0):
+        for j in range(scanned, (section.end or 0) + 1):
+            q = steps[j][0]
+            if q[0] == "run":
+                latest[q] = j + 1
+        scanned = max(scanned, (section.end or 0) + 1)
+        pe, holder, began = section.holder[1], section.holder, clocks[section.start]
+        if any(q[1] == pe and q != holder and n > began.get(q, 0) for q, n in latest.items()):
+            maybe.append(section)
+    if not maybe:
+        return set()
+    pes = {section.holder[1] for section in maybe}
+    order = _release_order(steps, at, log, pes, max(section.end or 0 for section in maybe))
     kept: set[int] = set()
-    for section in waited:
-        holder = section.holder
-        began, ended = data.step_clocks[section.start], order.step_clocks[section.end or 0]
-        if any(
-            q[0] == "run" and q[1] == holder[1] and q != holder and c > began.get(q, 0)
-            for q, c in ended.items()
-        ):
+    for section in maybe:
+        pe, holder = section.holder[1], section.holder
+        began, ended = clocks[section.start], order[section.end or 0]
+        if any(q[1] == pe and q != holder and c > began.get(q, 0) for q, c in ended.items()):
             kept.add(section.start)
     return kept
+
+
+def _release_order(
+    steps: Steps, at: dict[int, Node], log: StepLog, pes: set[int], last: int
+) -> list[dict[Option, int]]:
+    """The step clocks of `_Analysis` for steps 0..last, with every step on a PE after
+    every earlier step of `log.let_go` on that PE, and only their components for the
+    threads of `pes` (a vector clock's components are independent of each other)."""
+    releases = set(log.let_go)
+    spawned = log.spawned
+    clocks: dict[Option, dict[Option, int]] = {}
+    step_clocks: list[dict[Option, int]] = []
+    writer: dict[str, int] = {}
+    reads: dict[str, dict[Option, dict[Option, int]]] = {}
+    since: dict[int, dict[Option, int]] = {}  # PE -> every letting go on it so far
+    seen: set[Option] = set()
+    for j in range(last + 1):
+        p, fp, _ = steps[j]
+        found = at.get(j)
+        offered = found.options if found is not None else (p,)
+        if j:  # as `_Analysis.offer`
+            for q in offered:
+                if q not in seen and q[0] not in TAKES:
+                    spawner = spawned.get(q)
+                    source = step_clocks[j - 1 if spawner is None else spawner]
+                    _join(clocks.setdefault(q, {}), source)
+        seen.update(offered)
+        clock = dict(clocks.get(p, ()))
+        released = since.get(p[1])
+        if released:
+            _join(clock, released)
+        for r, w in fp:  # as `_Analysis.step`
+            k = writer.get(r)
+            if k is not None:
+                _join(clock, step_clocks[k])
+            if w:
+                readers = reads.get(r)
+                if readers:
+                    for rc in readers.values():
+                        _join(clock, rc)
+        if p[0] == "run" and p[1] in pes:
+            clock[p] = j + 1
+        for r, w in fp:
+            if w:
+                writer[r] = j
+                reads.pop(r, None)
+            else:
+                reads.setdefault(r, {})[p] = clock
+        clocks[p] = clock
+        step_clocks.append(clock)
+        if j in releases:
+            _join(since.setdefault(p[1], {}), clock)
+    return step_clocks
 
 
 def _unheld(fp: Footprint, write: tuple[str, bool]) -> Footprint:

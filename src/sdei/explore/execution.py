@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from mypy_extensions import mypyc_attr
 
 from sdei.abi import PSTATE_I
 from sdei.explore.dependence import Footprint, Option, option_footprint, step_footprint
@@ -61,7 +63,7 @@ class StepLog(Observer):
     wake-up), its footprint, and the footprint of what the context will do next, which a race
     analysis must see even while it cannot run (blocked on a lock, or under a handler)."""
 
-    __past__ = ("*",)
+    __past__: ClassVar[tuple[str, ...]] = ("*",)
 
     def __init__(
         self,
@@ -221,12 +223,12 @@ class StepLog(Observer):
         return None
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # each explorer has its own (sdei.accel)
 class ExplorerChooser:
     """Base of the explorers' choosers: knows its machine and step log."""
 
-    footprints = False  # whether the step log keeps footprints (DPOR needs them)
-
     def __init__(self) -> None:
+        self.footprints = False  # whether the step log keeps footprints (DPOR needs them)
         self.machine: Machine | None = None
         self.log: StepLog | None = None
         self.preemptions = 0

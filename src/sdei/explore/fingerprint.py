@@ -74,8 +74,14 @@ _IMMUTABLE, _HEAPTYPE = 1 << 8, 1 << 9  # Py_TPFLAGS_*: a class statement makes 
 
 
 def _native(cls: type) -> bool:
-    """Defined in C (static, or an extension module's): not by a `class` statement."""
+    """Defined in C (static, or an extension module's): not by a `class` statement, nor
+    compiled from one by mypyc (`sdei.accel`), which lists its attributes."""
+    if MYPYC_ATTRS in cls.__dict__:
+        return False
     return bool(cls.__flags__ & _IMMUTABLE) or not cls.__flags__ & _HEAPTYPE
+
+
+MYPYC_ATTRS = "__mypyc_attrs__"  # a compiled class's attributes: its slots
 
 
 _FRAME = types.FrameType
@@ -92,7 +98,7 @@ class Plan:
         for base in reversed(cls.__mro__):
             past.update(base.__dict__.get(PAST, ()))
             past.update(base.__dict__.get(FIXED, ()))
-            declared = base.__dict__.get("__slots__", ())
+            declared = base.__dict__.get(MYPYC_ATTRS) or base.__dict__.get("__slots__", ())
             for name in (declared,) if isinstance(declared, str) else declared:
                 if name not in ("__dict__", "__weakref__") and name not in slots:
                     slots.append(name)

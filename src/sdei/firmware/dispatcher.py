@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
+
+from mypy_extensions import mypyc_attr
 
 from sdei.abi import (
     MASK32,
@@ -51,7 +53,7 @@ _T_DISPATCH = TRANSITIONS[Action.DISPATCH]
 NOT_SUPPORTED, INVALID_PARAMETERS, DENIED, PENDING, OUT_OF_RESOURCE = -1, -2, -3, -5, -10
 
 
-class DispatchError(RuntimeError):
+class DispatchError(Exception):
     """The machine asked to start an event the dispatcher would not start: a caller bug."""
 
 
@@ -166,11 +168,18 @@ def _number(ev: _Event) -> int:
     return ev.number
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # dispatchers with a bug (conformance tests)
 class Dispatcher:
     """One SDEI instance: physical (EL3) or virtual (a hypervisor's, with client EL1)."""
 
-    __past__ = ("shared_generation", "pe_generation", "moved")  # cache counters, not state
-    __fixed__ = (  # set from the platform at construction (`sdei.explore.fingerprint`)
+    __past__: ClassVar[tuple[str, ...]] = (
+        "shared_generation",
+        "pe_generation",
+        "moved",
+    )  # cache counters, not state
+    __fixed__: ClassVar[
+        tuple[str, ...]
+    ] = (  # set from the platform at construction (`sdei.explore.fingerprint`)
         "platform",
         "_rules",
         "_pes",

@@ -14,7 +14,7 @@ import inspect
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from sdei.abi import PSTATE_I, mode_for
 from sdei.machine.chooser import (
@@ -114,7 +114,7 @@ class Engine:
     that touch only the running context (locks, PSTATE.I and preemption, notes, spawn)."""
 
     # What records the past or caches, not state (`sdei.explore.fingerprint`).
-    __past__: tuple[str, ...] = (
+    __past__: ClassVar[tuple[str, ...]] = (
         "step_count",
         "choices",
         "choice_kinds",
@@ -125,7 +125,7 @@ class Engine:
         "_touched_pes",
     )
     # Set at construction, never changed; `_hooks` only lists methods of `observers`.
-    __fixed__: tuple[str, ...] = ("_hooks", "_op_handlers")
+    __fixed__: ClassVar[tuple[str, ...]] = ("_hooks", "_op_handlers")
 
     pes: list[PE]
     client_el: int

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain, islice
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from sdei.abi import (
     FUNCTION_BASE,
@@ -101,7 +101,7 @@ class Machine(Engine):
     """A board: PEs, a GIC, firmware (EL3 or a hypervisor's virtual SDEI), a code map."""
 
     # What records the past or caches, not state (`sdei.explore.fingerprint`).
-    __past__: tuple[str, ...] = (
+    __past__: ClassVar[tuple[str, ...]] = (
         "injected",
         "last_injected",
         "_deliverable_cache",
@@ -111,13 +111,15 @@ class Machine(Engine):
         "_options_epoch",
         "_options_shared",
         "_pe_options",
-        "_volatile",
+        "_unsteady_pes",
         "_flat",
         "_takes",
     )
-    CHECK_OPTIONS = False  # tests: check the options cache against a full recomputation
+    CHECK_OPTIONS: ClassVar[bool] = (
+        False  # tests: check the options cache against a full recomputation
+    )
     # Set at construction, never changed.
-    __fixed__: tuple[str, ...] = ("config", "platform", "client_el", "synchronous_events")
+    __fixed__: ClassVar[tuple[str, ...]] = ("config", "platform", "client_el", "synchronous_events")
 
     def __init__(self, config: MachineConfig) -> None:
         super().__init__()
@@ -160,7 +162,7 @@ class Machine(Engine):
         self._options_epoch = -1
         self._options_shared = -1
         self._pe_options: list[tuple[Option, ...]] = [()] * platform.pes
-        self._volatile: set[int] = set()
+        self._unsteady_pes: set[int] = set()
         self._flat: Offered | None = None
         self._takes: set[int] = set()  # PEs offering an event, interrupt or wake-up
         # Explicit events dispatch at once where the profile has no pending state for them.
@@ -240,11 +242,11 @@ class Machine(Engine):
             self._options_shared = firmware.shared_generation
             stale: Iterable[int] = range(len(self.pes))
         else:
-            if self._volatile:
-                touched |= self._volatile
+            if self._unsteady_pes:
+                touched |= self._unsteady_pes
             stale = touched
         changed: list[tuple[int, int]] = []  # (PE, how many options it had)
-        volatile = self._volatile
+        volatile = self._unsteady_pes
         for i in stale:
             options, unsteady = self._pe_step_options(self.pes[i])
             if unsteady:
