@@ -75,10 +75,12 @@ demo: $(STAMP) accel
 	$(BIN)/sdei demo
 
 # One worker per core: the complete searches dominate, and they are independent. The suite
-# runs with the compiled hot paths, then on the sources alone (SDEI_ACCEL=0).
+# runs with the compiled hot paths; then the machine's, the kernel's and the dfs's tests run on
+# the sources alone (SDEI_ACCEL=0), and tests/machine/test_accel.py compares searches both ways.
+PURE_TESTS := tests/machine tests/kernel tests/explore/test_dfs.py tests/explore/test_states.py
 test: $(STAMP) tools tfa-source $(CPER_STAMP) accel
 	$(BIN)/pytest -n auto
-	SDEI_ACCEL=0 $(BIN)/pytest -n auto
+	SDEI_ACCEL=0 $(BIN)/pytest -n auto $(PURE_TESTS)
 
 # SPIN for the side-by-side table: installed when missing and we are root.
 bench: $(STAMP) accel

@@ -7,10 +7,14 @@ dicts {"name", "value", "unit", "goal"} for a table (goal None where there is no
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
 from benchlib import Row
+from sdei import accel
 from sdei.abi import Function
 from sdei.firmware import Platform
 from sdei.machine import (
@@ -103,6 +107,19 @@ def run(duration: float = 1.0, runs: int = 1) -> list[Row]:
     ):
         rate = max(steps_per_second(make, duration) for _ in range(runs))
         rows.append(Row(name, "spec", round(rate), "steps/s", STEPS_GOAL))
+        if make is DefaultChooser and accel.status().startswith("on"):
+            sources = max(_rate_on_the_sources(duration) for _ in range(runs))
+            detail = f"{round(sources):,} steps/s on the sources (SDEI_ACCEL=0), measured alongside"
+            rows.append(
+                Row(
+                    "engine: 4-PE loop, compiled / sources",
+                    "spec",
+                    round(rate / sources, 2),
+                    "x",
+                    None,
+                    detail,
+                )
+            )
     seconds, delivered, steps = many_pes()
     detail = f"{delivered:,} deliveries, {steps:,} steps"
     rows += [
@@ -122,7 +139,22 @@ def run(duration: float = 1.0, runs: int = 1) -> list[Row]:
     return rows
 
 
+def _rate_on_the_sources(duration: float) -> float:
+    """The 4-PE loop's steps/s with the compiled hot paths off, in a process of its own."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--rate", str(duration)],
+        env={**os.environ, "SDEI_ACCEL": "0"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(done.stdout)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--rate"]:
+        print(steps_per_second(DefaultChooser, float(sys.argv[2])))
+        return
     for row in run():
         goal = f"  (goal {row.goal:,.0f})" if row.goal else ""
         print(f"{row.name:<55} {row.value:>12,} {row.unit}{goal}")

@@ -24,7 +24,7 @@ import bench_explore
 import bench_parallel
 import bench_spin
 from benchlib import Row
-from sdei import __version__
+from sdei import __version__, accel
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,7 +47,7 @@ def _rate(value: float) -> str:
 def table(rows: Sequence[Row]) -> Table:
     details = dict.fromkeys(f"{row.name}: {row.detail}" for row in rows if row.detail)
     out = Table(
-        title="sdei benchmarks (best of runs)",
+        title=f"sdei benchmarks (best of runs; compiled hot paths {accel.status()})",
         title_justify="left",
         caption="\n".join(details),
         caption_justify="left",
@@ -99,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options.output.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "sdei": __version__,
+        "accel": accel.status(),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -1,12 +1,13 @@
 """Compiled hot paths (optional): the engine, the board and the explorer's core compiled to C
 with mypyc, used in place of their sources when built for exactly those sources.
 
-`python -m sdei.accel build` (`make accel`) compiles MODULES into `.accel/` beside `src/`,
-with a manifest of the sources' hashes. At `import sdei` the compiled modules are used only
-if every one of those sources is unchanged (a partial match would mix old code with new), the
-interpreter is the one they were built for, and SDEI_ACCEL is not 0. Anything else runs the
-sources as they are, and `status()` says why. Nothing else changes: the compiled modules are
-the same code, and the tests run against both.
+`make accel` compiles MODULES into `.accel/` beside `src/`, with a manifest of the hashes of
+every source of the package. At `import sdei` the compiled modules are used only if every
+source is unchanged (compiled code knows the types it was built against, such as a named
+tuple's fields, and a partial match would mix old code with new), the interpreter is the one
+they were built for, and SDEI_ACCEL is not 0. Anything else runs the sources as they are, and
+`status()` says why. Nothing else changes: the compiled modules are the same code, and the
+tests run against both.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from types import ModuleType
 # The modules each step or each race analysis runs through, compiled together.
 MODULES = (
     "sdei.firmware.dispatcher",
+    "sdei.machine.codemap",
     "sdei.machine.contexts",
     "sdei.machine.engine",
     "sdei.machine.footprints",
@@ -38,6 +40,7 @@ MODULES = (
     "sdei.explore.dependence",
     "sdei.explore.dfs",
     "sdei.explore.execution",
+    "sdei.explore.fingerprint",
 )
 GROUP = "sdei_accel"  # the name of mypyc's shared library (GROUP__mypyc)
 SOURCES = Path(__file__).resolve().parent.parent  # src/
@@ -59,8 +62,14 @@ def _source(module: str) -> Path:
     return SOURCES.joinpath(*module.split(".")).with_suffix(".py")
 
 
-def _digest(module: str) -> str:
-    return hashlib.sha256(_source(module).read_bytes()).hexdigest()
+def _digests() -> dict[str, str]:
+    """Every source of the package (but this file) -> its SHA-256."""
+    package = SOURCES / "sdei"
+    return {
+        str(path.relative_to(SOURCES)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(package.rglob("*.py"))
+        if path != Path(__file__).resolve()
+    }
 
 
 def _tag() -> str:
@@ -88,11 +97,12 @@ def _check(directory: Path) -> str | None:
         manifest = json.loads((directory / "manifest.json").read_text())
     except (OSError, ValueError):
         return "not built (make accel)"
-    if manifest.get("tag") != _tag() or sorted(manifest.get("sources", {})) != sorted(MODULES):
+    if manifest.get("tag") != _tag() or manifest.get("modules") != list(MODULES):
         return "built for another interpreter or module list (make accel)"
-    stale = [m for m in MODULES if manifest["sources"][m] != _digest(m)]
-    if stale:
-        return f"{len(stale)} source(s) changed since the build, {stale[0]} first (make accel)"
+    built, now = manifest.get("sources", {}), _digests()
+    changed = sorted(p for p in built.keys() | now.keys() if built.get(p) != now.get(p))
+    if changed:
+        return f"{len(changed)} source(s) changed since the build, {changed[0]} first (make accel)"
     if not all(p.is_file() for p in _files(directory).values()):
         return "the build is incomplete (make accel)"
     return None
@@ -129,7 +139,7 @@ def build(directory: Path) -> None:
     from setuptools import setup
 
     directory.mkdir(parents=True, exist_ok=True)
-    digests = {m: _digest(m) for m in MODULES}
+    digests = _digests()
     (directory / "manifest.json").unlink(missing_ok=True)
     here = Path.cwd()
     os.chdir(SOURCES)  # mypyc names modules by their paths
@@ -162,7 +172,7 @@ def build(directory: Path) -> None:
         raise
     finally:
         os.chdir(here)
-    manifest = {"tag": _tag(), "sources": digests}
+    manifest = {"tag": _tag(), "modules": list(MODULES), "sources": digests}
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     print(f"compiled {len(MODULES)} modules with mypyc into {directory}")
 

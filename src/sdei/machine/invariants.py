@@ -9,7 +9,7 @@ Stale or unmapped entry points and handlers that fall off their end are caught b
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from sdei.abi import Function, to_signed64
 from sdei.machine.observer import Observer
@@ -20,6 +20,23 @@ if TYPE_CHECKING:
     from sdei.machine.machine import Machine
 
 _REG, _ENA = 1, 2
+# The calls whose results say what firmware promised, as plain ints: every call is tested
+# against them, and compiled code compares ints fastest (sdei.accel).
+_FOLLOWED: Final = frozenset(
+    int(f)
+    for f in (
+        Function.PE_MASK,
+        Function.PE_UNMASK,
+        Function.EVENT_REGISTER,
+        Function.EVENT_ROUTING_SET,
+        Function.EVENT_ENABLE,
+        Function.EVENT_DISABLE,
+        Function.EVENT_UNREGISTER,
+        Function.PRIVATE_RESET,
+        Function.SHARED_RESET,
+        Function.EVENT_CONTEXT,
+    )
+)
 
 
 class FirmwarePromises(Observer):
@@ -46,8 +63,8 @@ class FirmwarePromises(Observer):
     def firmware_call(
         self, step: int, pe: int, conduit: str, function: int, args: tuple[int, ...], result: int
     ) -> None:
-        if self.machine.last_injected:
-            return  # an injected fault: firmware never saw the call
+        if function not in _FOLLOWED or self.machine.last_injected:
+            return  # nothing it follows, or an injected fault (firmware never saw the call)
         a = (*args, 0, 0, 0, 0, 0)
         event = a[0] & 0xFFFF_FFFF
         key = self._key(event, pe)

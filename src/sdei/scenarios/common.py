@@ -4,6 +4,7 @@ quiescence with the default chooser, then handed back for the racing part."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,6 +83,16 @@ def ras_error(pe: PE) -> Gen:
     yield AssertInterrupt(SHARED_RAS_SPI)
 
 
+@functools.lru_cache(maxsize=64)
+def _platform(cpus: int, profile: str, client_el: int, events: tuple[EventDesc, ...]) -> Platform:
+    """The reference platform with the scenario's own `events` (a frozen description, built
+    once for each shape: an explorer boots it for every execution)."""
+    platform = Platform.reference(cpus, profile=profile, client_el=client_el)
+    if events:
+        platform = dataclasses.replace(platform, events=(*platform.events, *events))
+    return platform
+
+
 def boot(
     *,
     era: str,
@@ -101,9 +112,7 @@ def boot(
 ) -> Booted:
     """Boot Linux on CPU0 of a `cpus`-PE reference machine, bring up `online` (default all),
     run `setup` on CPU0, and stop at quiescence with the set-up's choices forgotten."""
-    platform = Platform.reference(cpus, profile=profile, client_el=client_el)
-    if events:  # the scenario's own, beyond the reference platform's
-        platform = dataclasses.replace(platform, events=(*platform.events, *events))
+    platform = _platform(cpus, profile, client_el, events)
     machine = Machine(MachineConfig(platform, powered_on=(0,)))
     secondaries = tuple(c for c in (online or range(cpus)) if c != 0)
     linux = Linux(
