@@ -891,7 +891,7 @@ def _release_order(
             _join(clock, released)
         for r, w in fp:  # as `_Analysis.step`
             k = writer.get(r)
-            if k is not None:
+            if k is not None and steps[k][0] != p:
                 _join(clock, step_clocks[k])
             if w:
                 readers = reads.get(r)
@@ -1009,10 +1009,12 @@ class _Analysis:
     def _after(self, clock: dict[Option, int], fp: Footprint) -> None:
         """Join into `clock` what a step with footprint `fp` would come after now."""
         writer, reads, step_clocks = self.writer, self.reads, self.step_clocks
+        joined = -1  # a step just joined (a step often writes several resources)
         for r, w in fp:
             last = writer.get(r)
-            if last is not None:
-                _join(clock, step_clocks[last[0]])
+            if last is not None and last[0] != joined:
+                joined = last[0]
+                _join(clock, step_clocks[joined])
             if w:
                 readers = reads.get(r)
                 if readers:
@@ -1021,13 +1023,25 @@ class _Analysis:
 
     def step(self, j: int, p: Option, fp: Footprint) -> dict[Option, int]:
         clock = dict(self.clocks.get(p, {}))
-        self._after(clock, fp)
+        writer, reads, step_clocks = self.writer, self.reads, self.step_clocks
+        joined = -1  # as `_after`; p's own steps, and a step just joined, are in `clock`
+        for r, w in fp:
+            last = writer.get(r)
+            if last is not None and last[1] != p and last[0] != joined:
+                joined = last[0]
+                _join(clock, step_clocks[joined])
+            if w:
+                readers = reads.get(r)
+                if readers:
+                    for q, rc in readers.items():
+                        if q != p:
+                            _join(clock, rc)
         clock[p] = j + 1
         self.first.setdefault(p, j)
-        count, reads, read_steps = self.count, self.reads, self.read_steps
+        count, read_steps = self.count, self.read_steps
         for r, w in fp:
             if w:
-                self.writer[r] = (j, p)
+                writer[r] = (j, p)
                 reads.pop(r, None)
                 read_steps.pop(r, None)
             else:
