@@ -849,68 +849,24 @@ def _waited_on_kept(
             maybe.append(section)
     if not maybe:
         return set()
+    # Only the components the test reads are counted (those of the threads of the holders'
+    # PEs: a vector clock's components are independent of each other).
     pes = {section.holder[1] for section in maybe}
-    order = _release_order(steps, at, log, pes, max(section.end or 0 for section in maybe))
-    kept: set[int] = set()
-    for section in maybe:
-        pe, holder = section.holder[1], section.holder
-        began, ended = clocks[section.start], order[section.end or 0]
-        if any(q[1] == pe and q != holder and c > began.get(q, 0) for q, c in ended.items()):
-            kept.add(section.start)
-    return kept
-
-
-def _release_order(
-    steps: Steps, at: dict[int, Node], log: StepLog, pes: set[int], last: int
-) -> list[dict[Option, int]]:
-    """The step clocks of `_Analysis` for steps 0..last, with every step on a PE after
-    every earlier step of `log.let_go` on that PE, and only their components for the
-    threads of `pes` (a vector clock's components are independent of each other)."""
-    releases = set(log.let_go)
-    spawned = log.spawned
-    clocks: dict[Option, dict[Option, int]] = {}
-    step_clocks: list[dict[Option, int]] = []
-    writer: dict[str, int] = {}
-    reads: dict[str, dict[Option, dict[Option, int]]] = {}
-    since: dict[int, dict[Option, int]] = {}  # PE -> every letting go on it so far
-    seen: set[Option] = set()
+    last = max(section.end or 0 for section in maybe)
+    threads = {p for p, _, _ in steps[: last + 1] if p[0] == "run" and p[1] in pes}
+    order = _Analysis(steps, at, {}, counted=threads, releases=log.let_go)
     for j in range(last + 1):
         p, fp, _ = steps[j]
         found = at.get(j)
-        offered = found.options if found is not None else (p,)
-        if j:  # as `_Analysis.offer`
-            for q in offered:
-                if q not in seen and q[0] not in TAKES:
-                    spawner = spawned.get(q)
-                    source = step_clocks[j - 1 if spawner is None else spawner]
-                    _join(clocks.setdefault(q, {}), source)
-        seen.update(offered)
-        clock = dict(clocks.get(p, ()))
-        released = since.get(p[1])
-        if released:
-            _join(clock, released)
-        for r, w in fp:  # as `_Analysis.step`
-            k = writer.get(r)
-            if k is not None and steps[k][0] != p:
-                _join(clock, step_clocks[k])
-            if w:
-                readers = reads.get(r)
-                if readers:
-                    for rc in readers.values():
-                        _join(clock, rc)
-        if p[0] == "run" and p[1] in pes:
-            clock[p] = j + 1
-        for r, w in fp:
-            if w:
-                writer[r] = j
-                reads.pop(r, None)
-            else:
-                reads.setdefault(r, {})[p] = clock
-        clocks[p] = clock
-        step_clocks.append(clock)
-        if j in releases:
-            _join(since.setdefault(p[1], {}), clock)
-    return step_clocks
+        order.offer(j, found.options if found is not None else (p,), log.spawned)
+        order.step(j, p, fp)
+    kept: set[int] = set()
+    for section in maybe:
+        pe, holder = section.holder[1], section.holder
+        began, ended = clocks[section.start], order.step_clocks[section.end or 0]
+        if any(q[1] == pe and q != holder and c > began.get(q, 0) for q, c in ended.items()):
+            kept.add(section.start)
+    return kept
 
 
 def _unheld(fp: Footprint, write: tuple[str, bool]) -> Footprint:
@@ -936,8 +892,17 @@ class _Analysis:
         at: dict[int, Node],
         blocked: dict[Option, dict[Option, int]],
         sections: Sequence[Section] = (),
+        *,
+        counted: set[Option] | None = None,
+        releases: Sequence[int] = (),
     ) -> None:
+        """`counted`: the only processes whose steps the clocks count (None: all).
+        `releases`: steps after which every later step on their PE comes after them (the
+        lettings go of `_waited_on_kept`)."""
         self.steps = steps
+        self.counted = counted
+        self.releases = set(releases)
+        self.since: dict[int, dict[Option, int]] = {}  # PE -> every release on it so far
         self.at = at
         self.blocked = blocked
         self.sections = sections
@@ -1023,6 +988,11 @@ class _Analysis:
 
     def step(self, j: int, p: Option, fp: Footprint) -> dict[Option, int]:
         clock = dict(self.clocks.get(p, {}))
+        releases = self.releases
+        if releases:
+            released = self.since.get(p[1])
+            if released:
+                _join(clock, released)
         writer, reads, step_clocks = self.writer, self.reads, self.step_clocks
         joined = -1  # as `_after`; p's own steps, and a step just joined, are in `clock`
         for r, w in fp:
@@ -1036,7 +1006,8 @@ class _Analysis:
                     for q, rc in readers.items():
                         if q != p:
                             _join(clock, rc)
-        clock[p] = j + 1
+        if self.counted is None or p in self.counted:
+            clock[p] = j + 1
         self.first.setdefault(p, j)
         count, read_steps = self.count, self.read_steps
         for r, w in fp:
@@ -1055,6 +1026,8 @@ class _Analysis:
             count[r] = count.get(r, 0) + 1
         self.clocks[p] = clock
         self.step_clocks.append(clock)
+        if releases and j in releases:
+            _join(self.since.setdefault(p[1], {}), clock)
         return clock
 
     def joined(self, processes: Sequence[Option]) -> dict[Option, int]:
