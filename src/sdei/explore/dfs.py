@@ -24,6 +24,7 @@ Fault choices (does an injected firmware fault fire?) are always fully expanded.
 from __future__ import annotations
 
 import copy
+import gc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -567,40 +568,55 @@ class DfsSearch:
         execution is handed to it and the search goes on past violations."""
         result = SearchResult(NAME, 0, bound=self.bound, reduction=self.reduction)
         tick = Ticker(progress)
-        while True:
-            why = budget.exhausted()
-            if why is not None:
-                result.cut = why
-                break
-            chooser = _Chooser(self)
-            machine, execution = execute(self.target, chooser)
-            budget.used += 1
-            result.executions += 1
-            if execution.status == "pruned":
-                result.pruned += 1
-            elif execution.status == "step-limit":
-                result.step_limit_hits += 1
-            if visit is not None:
-                visit(machine, execution)
-            elif execution.violation is not None:
-                result.found = execution
-                break
-            hit, self.hit = self.hit, None
-            if chooser.log is not None:
-                self.logged = chooser.log.steps
-            if self.reduction == "dpor" and (execution.status != "pruned" or hit is not None):
-                assert chooser.log is not None
-                self.analyse(chooser.log, machine, hit)
-            if self.visited is not None:
-                if execution.status == "step-limit":
-                    self._truncated()
-                result.states = len(self.visited)
-            if not self.advance():
-                result.complete = True
-                break
-            tick(budget.used)
+        # Each execution leaves its machine as garbage in cycles (generators, observers): the
+        # collector's own schedule found it only after promoting it, and rescanned the search
+        # each time. Collected here instead, the young objects after each execution, all of
+        # them now and then.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            while self._execution(budget, result, visit):
+                gc.collect(0 if result.executions % FULL_COLLECTION else 2)
+                tick(budget.used)
+        finally:
+            if collecting:
+                gc.enable()
         tick(budget.used, force=True)
         return result
+
+    def _execution(self, budget: Budget, result: SearchResult, visit: Visitor | None) -> bool:
+        """One execution and its race analysis; False when the search is over."""
+        why = budget.exhausted()
+        if why is not None:
+            result.cut = why
+            return False
+        chooser = _Chooser(self)
+        machine, execution = execute(self.target, chooser)
+        budget.used += 1
+        result.executions += 1
+        if execution.status == "pruned":
+            result.pruned += 1
+        elif execution.status == "step-limit":
+            result.step_limit_hits += 1
+        if visit is not None:
+            visit(machine, execution)
+        elif execution.violation is not None:
+            result.found = execution
+            return False
+        hit, self.hit = self.hit, None
+        if chooser.log is not None:
+            self.logged = chooser.log.steps
+        if self.reduction == "dpor" and (execution.status != "pruned" or hit is not None):
+            assert chooser.log is not None
+            self.analyse(chooser.log, machine, hit)
+        if self.visited is not None:
+            if execution.status == "step-limit":
+                self._truncated()
+            result.states = len(self.visited)
+        if not self.advance():
+            result.complete = True
+            return False
+        return True
 
 
 def search(
@@ -702,6 +718,7 @@ def search_subtree(
 TAKES = ("irq", "sdei")  # options that stack a handler on their PE
 ORDERS = ("continuing", "round-robin", "eager", "lazy")  # a new node's first option
 OPENINGS = (("round-robin", 8), ("eager", 8), ("lazy", 128))  # `probe`'s orders, executions
+FULL_COLLECTION = 500  # executions between full collections (`DfsSearch.run`)
 SAMPLE = 8  # a stateful search keeps one state in about this many (`DfsSearch._visit`)
 
 
