@@ -188,7 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rest = [a for a in args if a != "--if-stale"]
     if rest[:1] != ["build"] or len(rest) > 2:
         print(
-            "usage: python -m sdei.accel build [--if-stale] [DIRECTORY] | status", file=sys.stderr
+            "usage: sdei.accel.main(['build', '--if-stale', DIRECTORY] | ['status'])",
+            file=sys.stderr,
         )
         return 2
     directory = Path(rest[1]) if len(rest) > 1 else _directory()

@@ -988,20 +988,22 @@ class _Analysis:
         count = self.count
         return sum(count.get(r, 0) for r, _ in fp)
 
-    def _after(self, clock: dict[Option, int], fp: Footprint) -> None:
-        """Join into `clock` what a step with footprint `fp` would come after now."""
+    def _after(self, clock: dict[Option, int], fp: Footprint, own: Option | None = None) -> None:
+        """Join into `clock` what a step with footprint `fp` would come after now. `own`: the
+        process whose clock `clock` already is (its own steps are in it, not joined again)."""
         writer, reads, step_clocks = self.writer, self.reads, self.step_clocks
         joined = -1  # a step just joined (a step often writes several resources)
         for r, w in fp:
             last = writer.get(r)
-            if last is not None and last[0] != joined:
+            if last is not None and last[1] != own and last[0] != joined:
                 joined = last[0]
                 _join(clock, step_clocks[joined])
             if w:
                 readers = reads.get(r)
                 if readers:
-                    for rc in readers.values():
-                        _join(clock, rc)
+                    for q, rc in readers.items():
+                        if q != own:
+                            _join(clock, rc)
 
     def step(self, j: int, p: Option, fp: Footprint) -> dict[Option, int]:
         clock = dict(self.clocks.get(p, {}))
@@ -1010,23 +1012,11 @@ class _Analysis:
             released = self.since.get(p[1])
             if released:
                 _join(clock, released)
-        writer, reads, step_clocks = self.writer, self.reads, self.step_clocks
-        joined = -1  # as `_after`; p's own steps, and a step just joined, are in `clock`
-        for r, w in fp:
-            last = writer.get(r)
-            if last is not None and last[1] != p and last[0] != joined:
-                joined = last[0]
-                _join(clock, step_clocks[joined])
-            if w:
-                readers = reads.get(r)
-                if readers:
-                    for q, rc in readers.items():
-                        if q != p:
-                            _join(clock, rc)
+        self._after(clock, fp, p)
         if self.counted is None or p in self.counted:
             clock[p] = j + 1
         self.first.setdefault(p, j)
-        count, read_steps = self.count, self.read_steps
+        writer, reads, count, read_steps = self.writer, self.reads, self.count, self.read_steps
         for r, w in fp:
             if w:
                 writer[r] = (j, p)

@@ -172,14 +172,10 @@ def _number(ev: _Event) -> int:
 class Dispatcher:
     """One SDEI instance: physical (EL3) or virtual (a hypervisor's, with client EL1)."""
 
-    __past__: ClassVar[tuple[str, ...]] = (
-        "shared_generation",
-        "pe_generation",
-        "moved",
-    )  # cache counters, not state
-    __fixed__: ClassVar[
-        tuple[str, ...]
-    ] = (  # set from the platform at construction (`sdei.explore.fingerprint`)
+    # Cache counters, not state; and what is set from the platform at construction
+    # (`sdei.explore.fingerprint`).
+    __past__: ClassVar[tuple[str, ...]] = ("shared_generation", "pe_generation", "moved")
+    __fixed__: ClassVar[tuple[str, ...]] = (
         "platform",
         "_rules",
         "_pes",

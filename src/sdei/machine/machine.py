@@ -120,9 +120,8 @@ class Machine(Engine):
         "_flat",
         "_takes",
     )
-    CHECK_OPTIONS: ClassVar[bool] = (
-        False  # tests: check the options cache against a full recomputation
-    )
+    # Tests: check the options cache against a full recomputation.
+    CHECK_OPTIONS: ClassVar[bool] = False
     # Set at construction, never changed.
     __fixed__: ClassVar[tuple[str, ...]] = ("config", "platform", "client_el", "synchronous_events")
 
