@@ -199,4 +199,4 @@ def test_dfs_runs_in_one_process_unless_jobs_is_given() -> None:
         ],
     )
     assert asked.exit_code == 0, asked.output
-    assert "dfs split into" in asked.output
+    assert "dfs in" in asked.output and "pieces" in asked.output

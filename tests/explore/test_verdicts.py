@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -119,9 +120,11 @@ def test_other_strategies_never_overrun_or_claim_complete(strategy: str) -> None
 
 
 class _LosingPool:
-    """A pool whose worker dies on one subtree every time: that subtree comes back lost."""
+    """A pool whose worker dies on the first piece handed out, every time: it comes back
+    lost. Its slices are two executions long, and each hands a piece out."""
 
     jobs = 2
+    backend = "processes"
 
     def run(
         self,
@@ -132,8 +135,8 @@ class _LosingPool:
     ) -> Iterator[TaskResult]:
         queue = list(tasks)
         while queue:
-            task = queue.pop(0)
-            if task.ident == 0:
+            task = replace(queue.pop(0), executions=2, give=1)
+            if task.piece is not None and task.piece.ident == "0.1":
                 yield TaskResult(task, None)
                 continue
             done = run_task(task)
@@ -145,7 +148,8 @@ def test_a_lost_subtree_leaves_the_search_incomplete() -> None:
     target = Target.make(BUSY)
     result = _parallel_dfs(target, Budget(), 0, "dpor", None, None, _LosingPool())  # type: ignore[arg-type]
     assert not result.complete and result.lost == 1 and result.cut == "worker-lost"
-    assert result.unfinished == 1 and result.subtrees > 1
+    # the lost piece, and the root, which waits for it
+    assert result.unfinished == 2 and result.subtrees > 2
 
 
 def test_a_worker_that_always_dies_is_reported_lost() -> None:

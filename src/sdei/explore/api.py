@@ -22,7 +22,7 @@ from sdei.explore import auto, dfs, pct, random_walk, swarm
 from sdei.explore.base import SearchResult
 from sdei.explore.budget import Budget, Progress
 from sdei.explore.counterexample import Counterexample, make
-from sdei.explore.parallel import Pool, Task, TaskResult
+from sdei.explore.parallel import DfsPieces, Pool, Task, TaskResult
 from sdei.explore.shrink import shrink as shrink_execution
 from sdei.explore.target import Target
 from sdei.machine.errors import ScenarioCodeError
@@ -33,7 +33,6 @@ from sdei.text import counted
 STRATEGIES = ("auto", "dfs", "pct", "random", "swarm")
 PROFILES = ("spec", "tfa")
 DEFAULT_SECONDS = 10.0  # a randomized search given no budget at all
-SPLIT_DEPTH = 3  # where a parallel dfs hands subtrees to workers
 WARM_UP = 1.0  # seconds a parallel search runs in this process before starting workers
 ScenarioBound = Literal["scenario"]
 
@@ -484,66 +483,53 @@ def _parallel_dfs(
     *,
     openings: bool = True,
 ) -> SearchResult:
-    """Split the tree SPLIT_DEPTH choices deep and search the subtrees in slices. Complete
-    only when every subtree came back complete: a subtree never finished - cut by a budget
-    or an interrupt, or lost with its worker - leaves the search incomplete. `openings=False`:
-    the caller ran `dfs.probe` already."""
+    """The dfs in pieces (`dfs.Piece`): one starts at the root; a worker running one hands
+    part of it out when another is idle. A piece that reaches a part it handed out waits for
+    it and takes in what it found there, so the pieces together run the executions one
+    process would, and make the same verdict. Complete only when the root piece came back
+    complete: a piece never finished - cut by a budget or an interrupt, or lost with its
+    worker - leaves the search incomplete. `openings=False`: the caller ran `dfs.probe`
+    already."""
     opening = dfs.probe(target, budget, reduction=reduction, bound=bound) if openings else None
     if opening is not None and (opening.found or opening.complete or opening.cut):
         opening.seed = seed
         return opening  # found, searched to the end or cut in the calling process
-    head, frontier = dfs.split(
-        target, budget, SPLIT_DEPTH, reduction=reduction, bound=bound, states=states
-    )
     result = SearchResult(
         "dfs", seed, bound=bound, reduction=reduction if bound is None else "none"
     )
     if opening is not None:
         result.absorb(opening)
-    result.absorb(head)
-    if head.found is not None or head.cut is not None:
-        result.cut = head.cut
-        return result
-    unfinished = {item.ident: item for item in frontier}
-    search = uuid.uuid4().hex  # the slices of this search share the states of their process
-    tasks = [
+    pieces = DfsPieces(
         Task(
-            "dfs-subtree",
+            "dfs-piece",
             target,
             seed,
-            ident=item.ident,
-            frontier=item,
+            piece=dfs.Piece(),
+            give=1 if pool.backend == "dask" else 0,  # a cluster's workers cannot say they idle
             reduction=reduction,
             states=states,
             bound=bound,
-            search=search,
+            search=uuid.uuid4().hex,  # its slices share the states of their process
         )
-        for item in frontier
-    ]
-
-    def follow(done: TaskResult) -> list[Task]:
-        if done.continuation is None or result.found is not None:
-            return []
-        return [replace(done.task, frontier=done.continuation, seconds=None, executions=None)]
+    )
 
     def stop() -> bool:
         return result.found is not None or budget.exhausted() is not None
 
-    for done in pool.run(tasks, follow, stop, budget):
+    for done in pool.run([pieces.root], pieces.follow, stop, budget):
         if done.result is None:
             result.lost += 1
             continue
         budget.used += done.result.executions
         result.absorb(done.result)
-        if done.result.complete:
-            unfinished.pop(done.task.ident, None)
         if progress is not None:
             progress(budget.used)
-    result.subtrees, result.unfinished = len(frontier), len(unfinished)
-    result.complete = not unfinished and not result.lost and result.found is None
+    result.subtrees, result.unfinished = pieces.count, len(pieces.unfinished)
+    result.complete = not pieces.unfinished and not result.lost and result.found is None
     if result.found is None and not result.complete:
         result.cut = "worker-lost" if result.lost else (budget.exhausted() or "interrupted")
-    result.notes.append(f"dfs split into {len(frontier)} subtrees at depth {SPLIT_DEPTH}")
+    if pieces.count > 1:
+        result.notes.append(f"dfs in {pieces.count} pieces")
     return result
 
 

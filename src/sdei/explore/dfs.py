@@ -51,6 +51,13 @@ class Nondeterministic(Exception):
     """Re-building the scenario did not offer the same options: it is not deterministic."""
 
 
+# What a node's subtree did, by the processes it is rooted in (`DfsSearch._summarise`).
+Summary = dict[tuple[Option, ...], set[tuple[str, bool]]]
+# A backtrack-set change the race analysis made at a node above a piece: (the node's depth,
+# the options of which one is added unless one is there already; () adds all of them).
+Op = tuple[int, tuple[int, ...]]
+
+
 @dataclass
 class Node:
     kind: str  # "step" or "fault"
@@ -58,15 +65,21 @@ class Node:
     footprints: tuple[Footprint, ...]
     step: int  # how many logged steps precede this choice
     current: int
-    backtrack: set[int]
+    backtrack: dict[int, None]  # in the order found: searched in that order
     done: set[int]
     sleep: dict[Option, Footprint]
     preemptions: int  # before this choice
     continuing: int | None  # the option that is not a preemption
-    fixed: bool = False  # part of a prefix handed to this search: never branched
+    # Above the piece this search is (`Piece`): never branched here, and what the race
+    # analysis would add to its backtrack set is kept for the search it belongs to (`ops`).
+    fixed: bool = False
     visit: Visit | None = None  # the state this node is, when the search keeps states
     # Every step of this node's subtree so far, by process (for a later visit's races).
-    summary: dict[tuple[Option, ...], set[tuple[str, bool]]] = field(default_factory=dict)
+    summary: Summary = field(default_factory=dict)
+    depth: int = 0  # its place on the stack
+    # option -> the piece it was handed to (`DfsSearch.hand_out`), until that piece's end is
+    # taken in (`DfsSearch.take_in`)
+    handed: dict[int, str] = field(default_factory=dict)
 
     def cost(self, index: int) -> int:
         return int(self.continuing is not None and index != self.continuing)
@@ -98,18 +111,43 @@ class Visit:
         self.truncated |= other.truncated
 
 
-@dataclass
-class Frontier:
-    """A subtree for another worker: a choice prefix and the sleep set where it ends. A
-    subtree whose search was cut carries the search's stack (`stack`, `branch`): resuming it
-    goes on exactly where it stopped."""
+ROOT = "0"  # the piece a search starts as
 
-    prefix: tuple[int, ...]
-    sleep: dict[Option, Footprint] = field(default_factory=dict)
-    preemptions: int = 0
-    ident: int = 0
-    stack: list[Node] | None = None
+
+@dataclass
+class Piece:
+    """A part of one dfs for a worker (`sdei.explore.parallel`), or where one stands.
+
+    The dfs explores the options of each node in the order its backtrack set gained them
+    (first the one it was created with). A node's option handed out as a piece is then a
+    subtree whose search depends on nothing outside it: the stack above it, and the sleep set
+    there, which is every option of the node added before it (all searched before it in that
+    order). What its race analysis adds to the nodes above (`Op`) is taken in by the search
+    it came from at the point where one process would have searched it, in that order: the
+    pieces together run exactly the executions of one process.
+
+    `stack[:base]` are the nodes above the piece (fixed), the last of them with the piece's
+    option taken; the rest the piece's own, where its search stopped (`branch`)."""
+
+    stack: list[Node] = field(default_factory=list)
+    base: int = 0
     branch: int = 0
+    ident: str = ROOT  # the root's; a piece handed out from piece P is P.1, P.2, ...
+    handed: int = 0  # pieces handed out from it so far (which names the next one)
+    ops: tuple[Op, ...] = ()  # its changes to the nodes above it so far, in order
+    hit_limit: bool = False  # an execution of it hit the step limit
+
+
+@dataclass  # not frozen: mypyc's compiled class unpickles by setting its fields
+class Returned:
+    """A piece searched to the end, for the search it was handed out from (`take_in`): its
+    changes to the nodes above it, its summaries of their states (a stateful search), and
+    whether an execution hit the step limit (then none of them was searched to the end)."""
+
+    ident: str
+    ops: tuple[Op, ...]
+    summaries: dict[int, Summary]
+    hit_limit: bool
 
 
 class _Chooser(ExplorerChooser):
@@ -149,8 +187,7 @@ class DfsSearch:
         *,
         reduction: str = "dpor",
         bound: int | None = None,
-        prefix: Frontier | None = None,
-        split_depth: int | None = None,
+        piece: Piece | None = None,
         states: bool = True,
         order: str = "continuing",
         visited: dict[bytes, Visit] | None = None,
@@ -159,30 +196,29 @@ class DfsSearch:
             raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}")
         if bound is not None:
             reduction = "none"
-        if split_depth is not None and reduction == "dpor":
-            reduction = "sleep"  # above the split, subtrees cannot tell each other their races
         self.target = target
         self.reduction = reduction
         if order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}")
         self.order = order  # which option a new node tries first
         self.bound = bound
-        self.prefix = prefix or Frontier(())
-        self.split_depth = split_depth
-        self.frontier: list[Frontier] = []
+        self.piece = replace(piece) if piece is not None else Piece()
         self.stack: list[Node] = []
         self.branch = 0  # the depth whose choice changed for the coming execution
+        self.ops: list[Op] = list(self.piece.ops)  # for the nodes above the piece, in order
+        self.waiting: str | None = None  # the handed-out piece the search cannot go on without
+        self.hit_limit = self.piece.hit_limit  # an execution hit the step limit (`_truncated`)
         # Stateful search: fingerprint -> what was reached there. Off under a preemption bound
         # (a state reached with fewer preemptions could do more).
-        # `visited`: one set shared by the subtrees of a split search that run in this process.
+        # `visited`: one set shared by the pieces of a parallel search that run in this process.
         self.visited: dict[bytes, Visit] | None = None
         if states and bound is None:
             self.visited = {} if visited is None else visited
         self.hit: Visit | None = None  # the visited state that ended the last execution
         self.logged: Steps = []  # the last run's steps
-        if self.prefix.stack is not None:  # resume a subtree where its last slice stopped
-            self.stack = copy.deepcopy(self.prefix.stack)
-            self.branch = self.prefix.branch
+        if self.piece.stack:  # a piece: resume where its last slice stopped
+            self.stack = copy.deepcopy(self.piece.stack)
+            self.branch = self.piece.branch
             if self.visited is not None:
                 self._relink()
 
@@ -201,22 +237,27 @@ class DfsSearch:
                 kept.merge(carried)
                 node.visit = kept
 
-    def continuation(self) -> Frontier:
+    def continuation(self) -> Piece:
         """Where this search stands: resuming it runs exactly the executions it has left."""
-        return replace(self.prefix, stack=copy.deepcopy(self.stack), branch=self.branch)
+        return replace(
+            self.piece,
+            stack=copy.deepcopy(self.stack),
+            branch=self.branch,
+            ops=tuple(self.ops),
+            hit_limit=self.hit_limit,
+        )
 
     # -------------------------------------------------------------- node creation
 
     def _carried_sleep(self, log: StepLog) -> dict[Option, Footprint]:
-        if len(self.stack) == len(self.prefix.prefix):
-            return dict(self.prefix.sleep)  # the state where a handed-over prefix ends
         parent = next((n for n in reversed(self.stack) if n.kind == "step"), None)
         if parent is None:
             return {}
         carried = dict(parent.sleep)
-        for k in parent.done:
-            if k != parent.current:
-                carried[parent.options[k]] = parent.footprints[k]
+        for k in parent.backtrack:  # the options searched before this one (not one handed out
+            if k == parent.current:  # after it, which one process would search later)
+                break
+            carried[parent.options[k]] = parent.footprints[k]
         start = parent.step
         for p, fp, _ in log.steps[start:]:
             if not carried:
@@ -234,45 +275,12 @@ class DfsSearch:
         preemptions: int,
     ) -> Node:
         opts = tuple(options)
-        fixed_at = self.prefix.prefix
         if kind != "step":
-            index = fixed_at[depth] if depth < len(fixed_at) else 0
-            fixed = depth < len(fixed_at)
+            every = dict.fromkeys(range(len(opts)))
             return Node(
-                kind,
-                opts,
-                (),
-                len(log.steps),
-                index,
-                {index} if fixed else set(range(len(opts))),
-                {index},
-                {},
-                preemptions,
-                None,
-                fixed,
+                kind, opts, (), len(log.steps), 0, every, {0}, {}, preemptions, None, depth=depth
             )
         continuing = log.continuing(opts)
-        if depth < len(fixed_at):
-            index = fixed_at[depth]
-            return Node(
-                kind,
-                opts,
-                (),
-                len(log.steps),
-                index,
-                {index},
-                {index},
-                {},
-                preemptions,
-                continuing,
-                True,
-            )
-        if self.split_depth is not None and depth >= self.split_depth:
-            carried = self._carried_sleep(log) if self.reduction != "none" else {}
-            self.frontier.append(
-                Frontier(tuple(n.current for n in self.stack), carried, preemptions)
-            )
-            raise Abort("frontier")
         if self.reduction == "none":
             footprints: tuple[Footprint, ...] = ()
             sleep: dict[Option, Footprint] = {}
@@ -299,7 +307,10 @@ class DfsSearch:
             index = _lazy(opts, awake, continuing)
         else:
             index = continuing if continuing in awake else awake[0]
-        backtrack = {index} if self.reduction == "dpor" else set(range(len(opts)))
+        # The options in the order they are searched, the first one first.
+        backtrack = dict.fromkeys(
+            (index,) if self.reduction == "dpor" else (index, *range(len(opts)))
+        )
         return Node(
             kind,
             opts,
@@ -312,6 +323,7 @@ class DfsSearch:
             preemptions,
             continuing,
             visit=visit,
+            depth=depth,
         )
 
     # -------------------------------------------------------------- states (stateful search)
@@ -337,6 +349,7 @@ class DfsSearch:
 
     def _truncated(self) -> None:
         """The execution hit the step limit: no state on its path was searched to the end."""
+        self.hit_limit = True
         for node in self.stack:
             if node.visit is not None:
                 node.visit.truncated = True
@@ -404,7 +417,7 @@ class DfsSearch:
                 continue
             for q, anchor in under.items():
                 taken = at.get(anchor)
-                if machine.context(q[2]).done or (taken is not None and taken.fixed):
+                if machine.context(q[2]).done:
                     continue
                 state.reverse(taken, anchor, q, state.clocks.get(q, {}), end)
 
@@ -423,7 +436,7 @@ class DfsSearch:
         with how many accesses its resources had when its races were last looked for."""
         steps = _freed(log.steps, released) if released else log.steps
         free = {section.start: _sched(section) for section in released}
-        state = _Analysis(steps, at, log.blocked, log.sections)
+        state = _Analysis(steps, at, log.blocked, log.sections, ops=self.ops)
         # process -> (its step before, the freed taking, the write it no longer makes): from
         # the one to the other, what it will do next is that taking
         freed_next: dict[Option, list[tuple[int, int, tuple[str, bool]]]] = {}
@@ -466,7 +479,7 @@ class DfsSearch:
                 for o, ofp in zip(found.options, found_fps, strict=True):
                     nexts[o] = (ofp, state.touched(ofp) if j >= start else -1)
             if j >= start:
-                if found is not None and not found.fixed and found.footprints:
+                if found is not None and found.footprints:
                     for o, ofp in zip(found.options, found_fps, strict=True):
                         state.races(o, ofp, j)
                 else:
@@ -543,29 +556,112 @@ class DfsSearch:
     # -------------------------------------------------------------- the loop
 
     def advance(self) -> bool:
-        """Pick the next branch; False when the tree is exhausted."""
-        while self.stack:
-            node = self.stack[-1]
-            if not node.fixed:
-                for k in sorted(node.backtrack - node.done):
-                    node.done.add(k)
-                    if node.kind == "step" and node.options[k] in node.sleep:
-                        continue
-                    if self.bound is not None and node.preemptions + node.cost(k) > self.bound:
-                        continue
-                    node.current = k
-                    self.branch = len(self.stack) - 1
-                    return True
-            done = self.stack.pop()
+        """Pick the next branch: each node's options in the order they were added to its
+        backtrack set. False when the piece is exhausted, or when the next is an option handed
+        out whose piece has not come back (`waiting` names it)."""
+        stack, base = self.stack, self.piece.base
+        while len(stack) > base:
+            node = stack[-1]
+            k = self._next_option(node, waits=True)
+            if k is not None:
+                waited = node.handed.get(k)
+                if waited is not None:
+                    self.waiting = waited
+                    return False
+                node.current = k
+                self.branch = len(stack) - 1
+                return True
+            done = stack.pop()
             if self.visited is not None:
                 self._finished(done)
         return False
 
+    def _next_option(self, node: Node, *, waits: bool = False) -> int | None:
+        """The node's next option to search (now marked done) - with `waits`, or one handed
+        out before it whose piece has not come back; None when there is none."""
+        for k in node.backtrack:
+            if k in node.done:
+                if waits and k in node.handed:
+                    return k
+                continue
+            node.done.add(k)
+            if node.kind == "step" and node.options[k] in node.sleep:
+                continue
+            if self.bound is not None and node.preemptions + node.cost(k) > self.bound:
+                continue
+            return k
+        return None
+
+    # -------------------------------------------------------------- pieces (parallel search)
+
+    def hand_out(self) -> Piece | None:
+        """Hand the next option of the shallowest node that has one to another worker as a
+        piece (this search then waits for it there), or None when there is none."""
+        stack = self.stack
+        for depth in range(self.piece.base, len(stack)):
+            node = stack[depth]
+            k = self._next_option(node)
+            if k is None:
+                continue
+            above = copy.deepcopy(stack[: depth + 1])
+            for n in above:
+                n.fixed = True
+                n.handed = {}
+                n.summary = {}
+            above[-1].current = k
+            self.piece.handed += 1
+            ident = f"{self.piece.ident}.{self.piece.handed}"
+            node.handed[k] = ident
+            return Piece(above, depth + 1, depth, ident)
+        return None
+
+    def take_in(self, back: Returned) -> None:
+        """Take in a piece handed out from here that was searched to the end, where this
+        search waits for it: its ops on this piece's nodes are made (the rest kept for the
+        nodes above), its summaries joined to those of the nodes above it, and a step limit it
+        hit marks their states unfinished too."""
+        for node in self.stack:
+            option = next((k for k, v in node.handed.items() if v == back.ident), None)
+            if option is not None:
+                del node.handed[option]
+                break
+        else:
+            raise ValueError(f"piece {back.ident} was not handed out from {self.piece.ident}")
+        base = self.piece.base
+        for depth, chosen in back.ops:
+            if depth < base:
+                self.ops.append((depth, chosen))
+            else:
+                add_backtrack(self.stack[depth], chosen)
+        for depth, summary in back.summaries.items():
+            _join_summary(self.stack[depth].summary, summary)
+        if back.hit_limit:
+            self._truncated()
+        if self.waiting == back.ident:
+            self.waiting = None
+
+    def returned(self) -> Returned:
+        """What this piece, searched to the end, gives back to the search it came from."""
+        above = self.stack[: self.piece.base]
+        summaries = {d: n.summary for d, n in enumerate(above) if n.summary}
+        return Returned(self.piece.ident, tuple(self.ops), summaries, self.hit_limit)
+
+    def can_hand_out(self) -> bool:
+        """Has a node of this piece an option not searched yet (`hand_out`)?"""
+        return any(any(k not in n.done for k in n.backtrack) for n in self.stack[self.piece.base :])
+
     def run(
-        self, budget: Budget, progress: Progress | None = None, *, visit: Visitor | None = None
+        self,
+        budget: Budget,
+        progress: Progress | None = None,
+        *,
+        visit: Visitor | None = None,
+        pause: Callable[[], bool] | None = None,
     ) -> SearchResult:
-        """Search until a violation, the end of the tree or the budget. With `visit`, every
-        execution is handed to it and the search goes on past violations."""
+        """Search until a violation, the end of the tree (or of what this piece can do before
+        a piece it handed out comes back: `waiting`) or the budget. With `visit`, every
+        execution is handed to it and the search goes on past violations. `pause()`, asked
+        after each execution, stops it early (cut "paused"), to be resumed."""
         result = SearchResult(NAME, 0, bound=self.bound, reduction=self.reduction)
         tick = Ticker(progress)
         # Each execution leaves its machine as garbage in cycles (generators, observers): the
@@ -578,6 +674,9 @@ class DfsSearch:
             while self._execution(budget, result, visit):
                 gc.collect(0 if result.executions % FULL_COLLECTION else 2)
                 tick(budget.used)
+                if pause is not None and pause():
+                    result.cut = "paused"
+                    break
         finally:
             if collecting:
                 gc.enable()
@@ -614,7 +713,7 @@ class DfsSearch:
                 self._truncated()
             result.states = len(self.visited)
         if not self.advance():
-            result.complete = True
+            result.complete = self.waiting is None
             return False
         return True
 
@@ -678,41 +777,6 @@ def finish(opening: SearchResult | None, rest: SearchResult) -> SearchResult:
     opening.absorb(rest)
     opening.complete, opening.cut = rest.complete, rest.cut
     return opening
-
-
-def split(
-    target: Target,
-    budget: Budget,
-    depth: int,
-    *,
-    reduction: str = "dpor",
-    bound: int | None = None,
-    states: bool = True,
-) -> tuple[SearchResult, list[Frontier]]:
-    """Enumerate the subtrees at `depth` (executions that end above it are run and checked
-    here) for workers to search with `search_subtree`."""
-    searcher = DfsSearch(target, reduction=reduction, bound=bound, split_depth=depth, states=states)
-    result = searcher.run(budget)
-    frontier = searcher.frontier
-    result.executions -= len(frontier)  # the cut-off runs only found the subtrees
-    result.pruned -= len(frontier)
-    budget.used -= len(frontier)
-    for n, item in enumerate(frontier):
-        item.ident = n
-    return result, frontier
-
-
-def search_subtree(
-    target: Target,
-    budget: Budget,
-    frontier: Frontier,
-    *,
-    reduction: str = "dpor",
-    bound: int | None = None,
-    states: bool = True,
-) -> SearchResult:
-    searcher = DfsSearch(target, reduction=reduction, bound=bound, prefix=frontier, states=states)
-    return searcher.run(budget)
 
 
 TAKES = ("irq", "sdei")  # options that stack a handler on their PE
@@ -894,6 +958,22 @@ def _unheld(fp: Footprint, write: tuple[str, bool]) -> Footprint:
     return tuple(held if r == write else r for r in fp)
 
 
+def add_backtrack(node: Node, chosen: tuple[int, ...]) -> None:
+    """Schedule `chosen[0]` at the node unless one of `chosen` is already (source-DPOR's
+    initials, Abdulla et al. 2014); every option for ()."""
+    backtrack = node.backtrack
+    if not chosen:
+        for k in range(len(node.options)):
+            backtrack.setdefault(k)
+    elif not any(k in backtrack for k in chosen):
+        backtrack[chosen[0]] = None
+
+
+def _join_summary(into: Summary, other: Summary) -> None:
+    for roots, resources in other.items():
+        into.setdefault(roots, set()).update(resources)
+
+
 def _join(into: dict[Option, int], other: dict[Option, int]) -> None:
     for key, value in other.items():
         if into.get(key, 0) < value:
@@ -912,11 +992,13 @@ class _Analysis:
         *,
         counted: set[Option] | None = None,
         releases: Sequence[int] = (),
+        ops: list[Op] | None = None,
     ) -> None:
         """`counted`: the only processes whose steps the clocks count (None: all).
         `releases`: steps after which every later step on their PE comes after them (the
-        lettings go of `_waited_on_kept`)."""
+        lettings go of `_waited_on_kept`). `ops`: where the changes to fixed nodes go."""
         self.steps = steps
+        self.ops = ops
         self.counted = counted
         self.releases = set(releases)
         self.since: dict[int, dict[Option, int]] = {}  # PE -> every release on it so far
@@ -1105,8 +1187,6 @@ class _Analysis:
             if i not in inside and any(k > i and step_clocks[k].get(qi, 0) > i for k in found):
                 continue  # not an immediate race: i happens before another racing step
             node = self.at.get(i)
-            if node is not None and node.fixed:
-                continue
             if self._enabled_by(i, node, p):
                 continue
             self.reverse(node, i, p, full, j)
@@ -1133,6 +1213,13 @@ class _Analysis:
         if after is not None:
             return p in after.options
         return i + 1 < len(self.steps) and self.steps[i + 1][0] == p
+
+    def _add(self, node: Node, chosen: tuple[int, ...]) -> None:
+        if node.fixed:  # above this piece: for the search it belongs to
+            assert self.ops is not None
+            self.ops.append((node.depth, chosen))
+        else:
+            add_backtrack(node, chosen)
 
     def reverse(
         self, node: Node | None, i: int, p: Option, clock: dict[Option, int], j: int
@@ -1161,12 +1248,9 @@ class _Analysis:
             # ends: a reordering that starts with it may be unable to go on as `v` does. Any
             # other initial can, so one of those is scheduled when there is one.
             enabled = [q for q in initials if q in index]
-            steady = [q for q in enabled if q[0] not in TAKES]
-            chosen = steady or enabled
-            if any(index[q] in node.backtrack for q in chosen):
-                return
+            chosen = [q for q in enabled if q[0] not in TAKES] or enabled
             if chosen:
-                node.backtrack.add(index[chosen[0]])
+                self._add(node, tuple(index[q] for q in chosen))
                 return
         # A handler's step: what it kept from running can only go first from before it was
         # taken.
@@ -1175,17 +1259,13 @@ class _Analysis:
             for q in initials:
                 anchor = under.get(q)
                 if anchor is not None and anchor < i:
-                    earlier = self.at.get(anchor)
-                    if earlier is None or not earlier.fixed:
-                        self.reverse(earlier, anchor, p, clock, j)
+                    self.reverse(self.at.get(anchor), anchor, p, clock, j)
                     return
         # An initial a thread kept from running by holding its PE: from before it took it.
         for q in initials:
             held = self._section_start(q, i) if self.sections else None
             if held is not None:
-                earlier = self.at.get(held)
-                if earlier is None or not earlier.fixed:
-                    self.reverse(earlier, held, p, clock, j)
+                self.reverse(self.at.get(held), held, p, clock, j)
                 return
         if node is not None:
-            node.backtrack |= set(range(len(node.options)))
+            self._add(node, ())

@@ -2,8 +2,9 @@
 (`multiprocessing`, spawn) or on a Dask cluster.
 
 A task is a slice of a search, at most SLICE_SECONDS long: for randomized strategies a stride
-of execution indices, for dfs a subtree (a choice prefix), which comes back with a
-continuation when its slice ends before the subtree does. Every slice that was handed out
+of execution indices, for dfs a piece of the tree (`dfs.Piece`), which comes back with a
+continuation when its slice ends before the piece does, and with pieces of its own handed out
+when a worker is idle. Every slice that was handed out
 comes back - with its result, or marked lost if its worker died on every retry - so the caller
 can account for all work, in flight or not: stopping (a budget, Ctrl-C, a violation) means
 handing out nothing more and collecting what runs, which takes at most a slice.
@@ -34,11 +35,16 @@ from sdei.explore.target import Target
 
 SLICE_SECONDS = 1.0  # how long a task runs before reporting back
 RETRIES = 3  # how often a pool whose worker died is restarted
+PAUSE_AFTER = 0.05  # seconds a dfs piece runs at least before it stops to hand out work
+
+# In a worker process: how many workers are idle (set by the parent, `Pool`), which a dfs
+# piece reads after each execution to stop and hand out part of its tree.
+_IDLE: Any = None
 
 
 @dataclass(frozen=True)
 class Task:
-    kind: str  # random | pct | swarm | dfs-subtree
+    kind: str  # random | pct | swarm | dfs-piece
     target: Target
     seed: int
     ident: int = 0  # the piece of work this task continues (a subtree, a stride)
@@ -46,7 +52,10 @@ class Task:
     stride: int = 1
     seconds: float | None = None  # the slice; None: SLICE_SECONDS (or until done, inline)
     executions: int | None = None
-    frontier: dfs.Frontier | None = None
+    piece: dfs.Piece | None = None
+    # pieces handed out from this one that came back, to take in before it goes on
+    taken: tuple[dfs.Returned, ...] = ()
+    give: int = 0  # pieces a dfs slice hands out at its end (where idle workers are not known)
     reduction: str = "dpor"
     states: bool = True  # a stateful dfs
     search: str = ""  # which search a dfs slice belongs to: its process's states are shared
@@ -61,7 +70,10 @@ class TaskResult:
     task: Task
     result: SearchResult | None  # None: lost with its worker, on every retry
     next_start: int = 0  # where a randomized task's indices continue
-    continuation: dfs.Frontier | None = None  # a subtree its slice did not finish
+    continuation: dfs.Piece | None = None  # a dfs piece its slice did not finish
+    handed: tuple[dfs.Piece, ...] = ()  # pieces of it handed out
+    waiting: str | None = None  # the handed-out piece it cannot go on without
+    returned: dfs.Returned | None = None  # a finished piece: what it gives back
 
     @property
     def lost(self) -> bool:
@@ -77,19 +89,8 @@ def run_task(task: Task, stop: threading.Event | None = None) -> TaskResult:
             Path(task.crash_marker).write_text("crashed once\n")
         os._exit(3)
     budget = Budget(task.seconds, task.executions, stop=stop or threading.Event())
-    if task.kind == "dfs-subtree":
-        assert task.frontier is not None
-        searcher = dfs.DfsSearch(
-            task.target,
-            reduction=task.reduction,
-            bound=task.bound,
-            prefix=task.frontier,
-            states=task.states,
-            visited=_states_of(task.search),
-        )
-        result = searcher.run(budget)
-        continuation = searcher.continuation() if result.cut and not result.found else None
-        return TaskResult(task, result, task.start, continuation)
+    if task.kind == "dfs-piece":
+        return _run_piece(task, budget)
     if task.kind == "pct":
         result = pct.search(
             task.target, budget, task.seed, depth=task.depth, start=task.start, stride=task.stride
@@ -103,6 +104,50 @@ def run_task(task: Task, stop: threading.Event | None = None) -> TaskResult:
     else:
         raise ValueError(f"unknown task kind {task.kind!r}")
     return TaskResult(task, result, task.start + task.stride * result.executions)
+
+
+def _run_piece(task: Task, budget: Budget) -> TaskResult:
+    assert task.piece is not None
+    searcher = dfs.DfsSearch(
+        task.target,
+        reduction=task.reduction,
+        bound=task.bound,
+        piece=task.piece,
+        states=task.states,
+        visited=_states_of(task.search),
+    )
+    for back in task.taken:
+        searcher.take_in(back)
+    began = time.monotonic()
+
+    def pause() -> bool:
+        return (
+            _IDLE is not None
+            and _IDLE.value > 0
+            and time.monotonic() - began >= PAUSE_AFTER
+            and searcher.can_hand_out()
+        )
+
+    if task.taken and not searcher.advance():  # it waited there: on from the piece taken in
+        result = SearchResult(dfs.NAME, 0, bound=task.bound, reduction=searcher.reduction)
+        result.complete = searcher.waiting is None
+    else:
+        result = searcher.run(budget, pause=pause)
+    handed: list[dfs.Piece] = []
+    if not result.complete and result.found is None:
+        for _ in range(max(task.give, _IDLE.value if _IDLE is not None else 0)):
+            piece = searcher.hand_out()
+            if piece is None:
+                break
+            handed.append(piece)
+    return TaskResult(
+        task,
+        result,
+        continuation=None if result.complete or result.found else searcher.continuation(),
+        handed=tuple(handed),
+        waiting=searcher.waiting,
+        returned=searcher.returned() if result.complete else None,
+    )
 
 
 _STATES: dict[str, dict[bytes, dfs.Visit]] = {}
@@ -121,8 +166,60 @@ def _states_of(search: str) -> dict[bytes, dfs.Visit] | None:
     return found
 
 
-def _quiet_worker() -> None:
+class DfsPieces:
+    """The bookkeeping of a dfs in pieces (`dfs.Piece`), from its `root` task: `follow` turns
+    each slice's result into the tasks that go on - the pieces it handed out, its
+    continuation, or, where it waits for a piece handed out from it, that search resumed with
+    the piece taken in once the piece has come back (a piece that comes back first is kept
+    until then). The pieces then run the executions of one process, whatever the order in
+    which the slices run."""
+
+    def __init__(self, root: Task) -> None:
+        self.root = root
+        self.count = 1  # pieces so far
+        self.unfinished = {dfs.ROOT}
+        self.back: dict[str, dfs.Returned] = {}  # came back before their search waits for them
+        self.parked: dict[str, tuple[Task, dfs.Piece]] = {}  # waited for -> the search waiting
+
+    def follow(self, done: TaskResult) -> list[Task]:
+        task, found = done.task, done.result
+        if found is None or found.found is not None:
+            return []
+        tasks = [
+            replace(self.root, piece=piece, give=task.give, seconds=None, executions=None)
+            for piece in done.handed
+        ]
+        self.count += len(done.handed)
+        self.unfinished.update(piece.ident for piece in done.handed)
+        returned = done.returned
+        if returned is not None:
+            self.unfinished.discard(returned.ident)
+            waiting = self.parked.pop(returned.ident, None)
+            if waiting is not None:
+                tasks.append(_resumed(*waiting, returned))
+            elif returned.ident != dfs.ROOT:
+                self.back[returned.ident] = returned
+        elif done.continuation is not None and done.waiting is not None:
+            came = self.back.pop(done.waiting, None)
+            if came is not None:
+                tasks.append(_resumed(task, done.continuation, came))
+            else:
+                self.parked[done.waiting] = (task, done.continuation)
+        elif done.continuation is not None:
+            tasks.append(_resumed(task, done.continuation, None))
+        return tasks
+
+
+def _resumed(task: Task, where: dfs.Piece, taken: dfs.Returned | None) -> Task:
+    return replace(
+        task, piece=where, taken=() if taken is None else (taken,), seconds=None, executions=None
+    )
+
+
+def _quiet_worker(idle: Any = None) -> None:
+    global _IDLE
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    _IDLE = idle
 
 
 class ClusterError(Exception):
@@ -151,6 +248,7 @@ class Pool:
         self.cluster = cluster
         self.warm_up = warm_up
         self._executor: cf.ProcessPoolExecutor | None = None
+        self._idle: Any = None  # shared with the workers: how many are idle
         self._client: Any = None
         self.restarts = 0
         self.lost = 0  # tasks given up after every retry
@@ -219,8 +317,9 @@ class Pool:
     def _processes(self) -> cf.ProcessPoolExecutor:
         if self._executor is None:
             context = multiprocessing.get_context("spawn")
+            self._idle = context.Value("i", 0, lock=False)
             self._executor = cf.ProcessPoolExecutor(
-                self.jobs, mp_context=context, initializer=_quiet_worker
+                self.jobs, mp_context=context, initializer=_quiet_worker, initargs=(self._idle,)
             )
         return self._executor
 
@@ -255,7 +354,12 @@ class Pool:
                 futures[self._submit(task)] = task
                 reserved += task.executions or 0
 
+        def idle() -> None:  # what the workers read to hand out work (`_run_piece`)
+            if self._idle is not None:
+                self._idle.value = 0 if pending or stop() else self.jobs - len(futures)
+
         fill()
+        idle()
         while futures:
             done, _ = cf.wait(futures, timeout=0.2, return_when=cf.FIRST_COMPLETED)
             broken = False
@@ -287,6 +391,7 @@ class Pool:
                         yield TaskResult(task, None, task.start)
                 retry = []
             fill()
+            idle()
 
     def _run_dask(
         self, pending: deque[Task], follow: Follow, stop: Callable[[], bool], budget: Budget
