@@ -293,7 +293,7 @@ def explore(
                 report.jobs = pool.jobs if report.backend != "inline" else 1
                 if report.backend == "inline":
                     report.notes.append(
-                        f"done in this process within the first {WARM_UP:g} s: no workers started"
+                        f"done in this process within the first {WARM_UP:g} s: no work for workers"
                     )
                 if pool.restarts:
                     report.notes.append(

@@ -36,6 +36,10 @@ from sdei.explore.target import Target
 SLICE_SECONDS = 1.0  # how long a task runs before reporting back
 RETRIES = 3  # how often a pool whose worker died is restarted
 PAUSE_AFTER = 0.05  # seconds a dfs piece runs at least before it stops to hand out work
+# A warm-up (`Pool`) starts the workers after this long inline, in the background, and
+# runs in slices this long until they are ready.
+START_WORKERS_AFTER = 0.25
+WARM_SLICE = 0.1
 
 # In a worker process: how many workers are idle (set by the parent, `Pool`), which a dfs
 # piece reads after each execution to stop and hand out part of its tree.
@@ -80,8 +84,15 @@ class TaskResult:
         return self.result is None
 
 
-def run_task(task: Task, stop: threading.Event | None = None) -> TaskResult:
-    """Run one task (in whatever process this is)."""
+def run_task(
+    task: Task,
+    stop: threading.Event | None = None,
+    idle: Callable[[], int] | None = None,
+    waited: Callable[[], bool] | None = None,
+) -> TaskResult:
+    """Run one task (in whatever process this is). `idle()`: how many workers have nothing to
+    do (by default what the pool says, in a worker), to whom a dfs piece hands out work;
+    `waited()`: results are waiting for this process, and a dfs piece pauses for them."""
     if task.crash_always or (
         task.crash_marker is not None and not Path(task.crash_marker).exists()
     ):
@@ -90,7 +101,7 @@ def run_task(task: Task, stop: threading.Event | None = None) -> TaskResult:
         os._exit(3)
     budget = Budget(task.seconds, task.executions, stop=stop or threading.Event())
     if task.kind == "dfs-piece":
-        return _run_piece(task, budget)
+        return _run_piece(task, budget, idle or _idle_workers, waited)
     if task.kind == "pct":
         result = pct.search(
             task.target, budget, task.seed, depth=task.depth, start=task.start, stride=task.stride
@@ -106,7 +117,13 @@ def run_task(task: Task, stop: threading.Event | None = None) -> TaskResult:
     return TaskResult(task, result, task.start + task.stride * result.executions)
 
 
-def _run_piece(task: Task, budget: Budget) -> TaskResult:
+def _idle_workers() -> int:
+    return int(_IDLE.value) if _IDLE is not None else 0
+
+
+def _run_piece(
+    task: Task, budget: Budget, idle: Callable[[], int], waited: Callable[[], bool] | None
+) -> TaskResult:
     assert task.piece is not None
     searcher = dfs.DfsSearch(
         task.target,
@@ -121,12 +138,7 @@ def _run_piece(task: Task, budget: Budget) -> TaskResult:
     began = time.monotonic()
 
     def pause() -> bool:
-        return (
-            _IDLE is not None
-            and _IDLE.value > 0
-            and time.monotonic() - began >= PAUSE_AFTER
-            and searcher.can_hand_out()
-        )
+        return idle() > 0 and time.monotonic() - began >= PAUSE_AFTER and searcher.can_hand_out()
 
     if task.taken and not searcher.advance():  # it waited there: on from the piece taken in
         result = SearchResult(dfs.NAME, 0, bound=task.bound, reduction=searcher.reduction)
@@ -135,7 +147,7 @@ def _run_piece(task: Task, budget: Budget) -> TaskResult:
         result = searcher.run(budget, pause=pause)
     handed: list[dfs.Piece] = []
     if not result.complete and result.found is None:
-        for _ in range(max(task.give, _IDLE.value if _IDLE is not None else 0)):
+        for _ in range(max(task.give, idle())):
             piece = searcher.hand_out()
             if piece is None:
                 break
@@ -233,7 +245,9 @@ class Pool:
     """Submit tasks; iterate results as they complete. Backends: inline, processes, dask.
 
     With `warm_up` seconds, tasks first run inline in this process: most searches end there,
-    without paying for workers; what is left then goes to the workers.
+    without paying for workers; what is left then goes to the workers. They are started in
+    the background after START_WORKERS_AFTER and take over once they are ready, at the
+    latest after `warm_up`.
     """
 
     def __init__(
@@ -249,6 +263,7 @@ class Pool:
         self.warm_up = warm_up
         self._executor: cf.ProcessPoolExecutor | None = None
         self._idle: Any = None  # shared with the workers: how many are idle
+        self._starting: list[cf.Future[None]] = []  # workers started ahead (`_start_workers`)
         self._client: Any = None
         self.restarts = 0
         self.lost = 0  # tasks given up after every retry
@@ -293,47 +308,54 @@ class Pool:
         `stop()` is true nothing more is handed out, and what is in flight is still yielded:
         every task that was handed out comes back exactly once."""
         pending: deque[Task] = deque(tasks)
-        deadline = time.monotonic() + self.warm_up if self._client is None else 0.0
-        while pending and (self.jobs == 1 or time.monotonic() < deadline) and not stop():
-            if self._client is not None:
-                break
-            admitted = self._admit(pending.popleft(), budget, 0, 1)
-            if admitted is None:
-                return
-            if self.jobs == 1 and admitted.seconds == SLICE_SECONDS and budget.seconds is None:
-                admitted = replace(admitted, seconds=None)  # one process: no need to slice
-            result = run_task(admitted, budget.stop)
-            yield result
-            if not stop():
-                pending.extend(follow(result))
-        if not pending or stop():
-            return
         if self._client is not None:
             yield from self._run_dask(pending, follow, stop, budget)
+        elif self.jobs == 1:
+            while pending and not stop():
+                admitted = self._admit(pending.popleft(), budget, 0, 1)
+                if admitted is None:
+                    return
+                if admitted.seconds == SLICE_SECONDS and budget.seconds is None:
+                    admitted = replace(admitted, seconds=None)  # one process: no need to slice
+                result = run_task(admitted, budget.stop)
+                yield result
+                if not stop():
+                    pending.extend(follow(result))
         else:
-            self.started_workers = True
             yield from self._run_processes(pending, follow, stop, budget)
+
+    def _start_workers(self) -> None:
+        """Start every worker now, in the background (each import takes a while)."""
+        if self._executor is None:
+            self._starting = [self._submit_call(_ready) for _ in range(self.jobs - 1)]
 
     def _processes(self) -> cf.ProcessPoolExecutor:
         if self._executor is None:
             context = multiprocessing.get_context("spawn")
             self._idle = context.Value("i", 0, lock=False)
             self._executor = cf.ProcessPoolExecutor(
-                self.jobs, mp_context=context, initializer=_quiet_worker, initargs=(self._idle,)
+                self.jobs - 1,
+                mp_context=context,
+                initializer=_quiet_worker,
+                initargs=(self._idle,),
             )
         return self._executor
 
     def _submit(self, task: Task) -> cf.Future[TaskResult]:
-        """Hand a task to the processes. A submit may start a worker: it starts with Ctrl-C
+        self.started_workers = True
+        return self._submit_call(run_task, task)
+
+    def _submit_call(self, call: Callable[..., Any], *args: Any) -> cf.Future[Any]:
+        """Hand a call to the processes. A submit may start a worker: it starts with Ctrl-C
         ignored (a disposition a new process keeps, and Python leaves alone at start-up), so a
         Ctrl-C to the process group while it imports cannot stop it with a traceback. The
         parent's own Ctrl-C is held back meanwhile, not lost."""
         if threading.current_thread() is not threading.main_thread():
-            return self._processes().submit(run_task, task)
+            return self._processes().submit(call, *args)
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            return self._processes().submit(run_task, task)
+            return self._processes().submit(call, *args)
         finally:
             signal.signal(signal.SIGINT, previous)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
@@ -341,57 +363,108 @@ class Pool:
     def _run_processes(
         self, pending: deque[Task], follow: Follow, stop: Callable[[], bool], budget: Budget
     ) -> Iterator[TaskResult]:
+        """This process is one of the jobs, the workers the others. It runs tasks itself
+        (a dfs piece pausing to hand work out when a worker idles, or to take a worker's
+        result in), and alone during the warm-up: the workers start in the background after
+        START_WORKERS_AFTER and get work once they are up, at the latest after `warm_up`."""
+        workers = self.jobs - 1
         futures: dict[cf.Future[TaskResult], Task] = {}
-        retry: list[Task] = []
+        began = time.monotonic()
+        if self.warm_up <= START_WORKERS_AFTER:
+            self._start_workers()
+
+        def ready() -> bool:  # the workers can take tasks
+            if self._executor is None:
+                return False
+            return time.monotonic() >= began + self.warm_up or all(f.done() for f in self._starting)
+
+        def idle_workers() -> int:
+            return workers - sum(not f.done() for f in futures) if ready() else 0
+
+        def reserved() -> int:
+            return sum(t.executions or 0 for t in futures.values())
 
         def fill() -> None:
-            reserved = sum(t.executions or 0 for t in futures.values())
-            while pending and len(futures) < self.jobs and not stop():
-                task = self._admit(pending[0], budget, reserved, self.jobs - len(futures))
+            while ready() and pending and len(futures) < workers and not stop():
+                task = self._admit(pending[0], budget, reserved(), self.jobs - len(futures))
                 if task is None:
                     return
                 pending.popleft()
                 futures[self._submit(task)] = task
-                reserved += task.executions or 0
 
-        def idle() -> None:  # what the workers read to hand out work (`_run_piece`)
+        def share() -> None:  # what the workers read to hand out work (`_run_piece`)
             if self._idle is not None:
-                self._idle.value = 0 if pending or stop() else self.jobs - len(futures)
+                self._idle.value = 0 if pending or stop() else workers - len(futures) + 1
 
-        fill()
-        idle()
-        while futures:
-            done, _ = cf.wait(futures, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-            broken = False
-            for future in done:
-                task = futures.pop(future)
-                try:
-                    result = future.result()
-                except cf.process.BrokenProcessPool:
-                    retry.append(task)
-                    broken = True
+        while pending or futures:
+            fill()
+            share()
+            here = next((t for t in pending if not _crashes(t)), None) if not stop() else None
+            if here is not None:
+                pending.remove(here)
+                admitted = self._admit(here, budget, reserved(), self.jobs - len(futures))
+                if admitted is None:
+                    pending.clear()  # the budget is spent: only what runs comes back
                     continue
-                except BaseException:
-                    self.close()
-                    raise
+                if here.kind != "dfs-piece" or self._executor is None:
+                    # short, to take results in (a dfs piece pauses for them) or start workers
+                    admitted = replace(admitted, seconds=min(admitted.seconds or 0, WARM_SLICE))
+                result = run_task(
+                    admitted,
+                    budget.stop,
+                    idle_workers,
+                    lambda: any(f.done() for f in futures),
+                )
                 yield result
                 if not stop():
                     pending.extend(follow(result))
-            if broken:
-                retry.extend(futures.values())  # the pool is gone: everything in it is lost
-                futures.clear()
-                self._shutdown_executor()
-                if self.restarts < RETRIES:
-                    self.restarts += 1
-                    for task in retry:
-                        futures[self._submit(_retried(task))] = task
-                else:
-                    for task in retry:
-                        self.lost += 1
-                        yield TaskResult(task, None, task.start)
-                retry = []
-            fill()
-            idle()
+                if pending and time.monotonic() >= began + START_WORKERS_AFTER:
+                    self._start_workers()
+            elif futures:
+                cf.wait(futures, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+            elif pending and not stop():
+                self._start_workers()  # only tasks a worker must run are left
+                cf.wait(self._starting, timeout=0.2)
+            else:
+                break
+            yield from self._collect(futures, pending, follow, stop)
+
+    def _collect(
+        self,
+        futures: dict[cf.Future[TaskResult], Task],
+        pending: deque[Task],
+        follow: Follow,
+        stop: Callable[[], bool],
+    ) -> Iterator[TaskResult]:
+        """Yield the results of the workers' finished tasks. A task whose worker died is run
+        again in a new pool, up to RETRIES times, then comes back lost."""
+        retry: list[Task] = []
+        for future in [f for f in futures if f.done()]:
+            task = futures.pop(future)
+            try:
+                result = future.result()
+            except cf.process.BrokenProcessPool:
+                retry.append(task)
+                continue
+            except BaseException:
+                self.close()
+                raise
+            yield result
+            if not stop():
+                pending.extend(follow(result))
+        if not retry:
+            return
+        retry.extend(futures.values())  # the pool is gone: everything in it is lost
+        futures.clear()
+        self._shutdown_executor()
+        if self.restarts < RETRIES:
+            self.restarts += 1
+            for task in retry:
+                futures[self._submit(_retried(task))] = task
+        else:
+            for task in retry:
+                self.lost += 1
+                yield TaskResult(task, None, task.start)
 
     def _run_dask(
         self, pending: deque[Task], follow: Follow, stop: Callable[[], bool], budget: Budget
@@ -444,11 +517,21 @@ class Pool:
 
     def close(self, *, kill: bool = False) -> None:
         """Release the workers. Normally nothing runs any more; `kill` (an abort) ends
-        whatever still does."""
-        self._shutdown_executor(kill=kill)
+        whatever still does, and so does a search that ended before the workers it started
+        had any work (they may still be importing)."""
+        self._shutdown_executor(kill=kill or not self.started_workers)
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _ready() -> None:
+    """A worker's first task: it is up."""
+
+
+def _crashes(task: Task) -> bool:
+    """A test's task that kills its worker: never run in this process."""
+    return task.crash_always or task.crash_marker is not None
 
 
 def _retried(task: Task) -> Task:
