@@ -111,5 +111,5 @@ def test_two_processes_run_the_executions_of_one() -> None:
     one = explore(**run, jobs=1)  # type: ignore[arg-type]
     two = explore(**run, jobs=2, warm_up=False)  # type: ignore[arg-type]
     assert one.complete and two.complete, two.status()
-    assert two.backend == "processes" and two.subtrees > 1, two.notes
+    assert two.backend == "processes" and two.pieces > 1, two.notes
     assert (two.executions, two.verdict) == (one.executions, one.verdict)

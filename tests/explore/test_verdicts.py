@@ -149,7 +149,7 @@ def test_a_lost_subtree_leaves_the_search_incomplete() -> None:
     result = _parallel_dfs(target, Budget(), 0, "dpor", None, None, _LosingPool())  # type: ignore[arg-type]
     assert not result.complete and result.lost == 1 and result.cut == "worker-lost"
     # the lost piece, and the root, which waits for it
-    assert result.unfinished == 2 and result.subtrees > 2
+    assert result.unfinished == 2 and result.pieces > 2
 
 
 def test_a_worker_that_always_dies_is_reported_lost() -> None:

@@ -62,7 +62,7 @@ class Report:
     jobs: int = 1
     backend: str = "inline"
     shrink_runs: int = 0
-    subtrees: int = 0  # a parallel dfs: the subtrees it split the search into
+    pieces: int = 0  # a parallel dfs: the pieces it ran in (`dfs.Piece`)
     unfinished: int = 0  # ... and how many of them were not searched to the end
     lost: int = 0  # tasks lost with their workers on every retry
     patches: tuple[str, ...] = ()
@@ -114,7 +114,7 @@ class Report:
                 }.get(self.cut, self.cut)
             )
         if self.unfinished:
-            reasons.append(f"{self.unfinished} of {self.subtrees} subtrees not searched to the end")
+            reasons.append(f"{self.unfinished} of {self.pieces} pieces not searched to the end")
         if self.step_limit_hits:
             reasons.append(
                 f"{self.step_limit_hits} execution(s) reached the step limit "
@@ -330,8 +330,8 @@ def explore(
     report.step_limit_hits = result.step_limit_hits
     report.pruned = result.pruned
     report.states = result.states
-    report.subtrees, report.unfinished, report.lost = (
-        result.subtrees,
+    report.pieces, report.unfinished, report.lost = (
+        result.pieces,
         result.unfinished,
         result.lost,
     )
@@ -424,7 +424,7 @@ def _parallel(
     result.absorb(systematic)
     result.complete, result.cut = systematic.complete, systematic.cut
     result.bound, result.reduction = systematic.bound, systematic.reduction
-    result.subtrees, result.unfinished = systematic.subtrees, systematic.unfinished
+    result.pieces, result.unfinished = systematic.pieces, systematic.unfinished
     return result
 
 
@@ -516,15 +516,18 @@ def _parallel_dfs(
     def stop() -> bool:
         return result.found is not None or budget.exhausted() is not None
 
+    kept: dict[int, int] = {}  # process -> the states it keeps (a slice counts them all)
     for done in pool.run([pieces.root], pieces.follow, stop, budget):
         if done.result is None:
             result.lost += 1
             continue
         budget.used += done.result.executions
+        kept[done.process], done.result.states = done.result.states, 0
         result.absorb(done.result)
         if progress is not None:
             progress(budget.used)
-    result.subtrees, result.unfinished = pieces.count, len(pieces.unfinished)
+    result.states += sum(kept.values())
+    result.pieces, result.unfinished = pieces.count, len(pieces.unfinished)
     result.complete = not pieces.unfinished and not result.lost and result.found is None
     if result.found is None and not result.complete:
         result.cut = "worker-lost" if result.lost else (budget.exhausted() or "interrupted")

@@ -33,7 +33,7 @@ class SearchResult:
     bound: int | None = None  # the preemption bound in force (dfs)
     reduction: str = ""  # dfs: dpor | sleep | none
     lost: int = 0  # tasks lost with their workers on every retry
-    subtrees: int = 0  # a split dfs: how many subtrees,
+    pieces: int = 0  # a parallel dfs: how many pieces (`dfs.Piece`),
     unfinished: int = 0  # and how many were not searched to the end
     notes: list[str] = field(default_factory=list)
 

@@ -78,6 +78,7 @@ class TaskResult:
     handed: tuple[dfs.Piece, ...] = ()  # pieces of it handed out
     waiting: str | None = None  # the handed-out piece it cannot go on without
     returned: dfs.Returned | None = None  # a finished piece: what it gives back
+    process: int = 0  # the process it ran in (a stateful dfs keeps one set of states in each)
 
     @property
     def lost(self) -> bool:
@@ -159,6 +160,7 @@ def _run_piece(
         handed=tuple(handed),
         waiting=searcher.waiting,
         returned=searcher.returned() if result.complete else None,
+        process=os.getpid(),
     )
 
 
