@@ -36,9 +36,13 @@ from sdei.explore.target import Target
 SLICE_SECONDS = 1.0  # how long a task runs before reporting back
 RETRIES = 3  # how often a pool whose worker died is restarted
 PAUSE_AFTER = 0.05  # seconds a dfs piece runs at least before it stops to hand out work
+# Workers are forked where the system can (at once, and ready with everything this process
+# imported; they are started before the pool's own thread), else spawned (half a second of
+# imports each).
+START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
 # A warm-up (`Pool`) starts the workers after this long inline, in the background, and
 # runs in slices this long until they are ready.
-START_WORKERS_AFTER = 0.25
+START_WORKERS_AFTER = 0.1
 WARM_SLICE = 0.1
 
 # In a worker process: how many workers are idle (set by the parent, `Pool`), which a dfs
@@ -333,7 +337,7 @@ class Pool:
 
     def _processes(self) -> cf.ProcessPoolExecutor:
         if self._executor is None:
-            context = multiprocessing.get_context("spawn")
+            context = multiprocessing.get_context(START_METHOD)
             self._idle = context.Value("i", 0, lock=False)
             self._executor = cf.ProcessPoolExecutor(
                 self.jobs - 1,
