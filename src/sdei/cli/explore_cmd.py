@@ -238,8 +238,9 @@ def explore_command(
         typer.Option(
             "--jobs",
             min=1,
-            help="Worker processes (default: all cores for the randomized search; the dfs, "
-            "alone or as auto's last phase, in one process unless --jobs is given).",
+            help="Processes to search in, this one included (default: all cores for the "
+            "randomized search; the dfs, alone or as auto's last phase, in one process unless "
+            "--jobs is given).",
         ),
     ] = None,
     cluster: Annotated[
@@ -301,7 +302,9 @@ def explore_command(
     3: with --require-complete, nothing found but not every interleaving searched."""
     console = make_console()
     created = _prepare_out(out)  # before the search: a bad --out should not cost one
-    split_dfs = jobs is not None  # measured: on few cores a split dfs costs more than it saves
+    # One process unless asked: a stateful dfs in pieces keeps its states per process, so its
+    # execution count would vary from run to run.
+    parallel_dfs = jobs is not None
     if jobs is None:
         jobs = os.cpu_count() or 1
     if budget is None and executions is None and strategy != "dfs":
@@ -321,7 +324,7 @@ def explore_command(
                 budget=budget,
                 executions=executions,
                 jobs=jobs,
-                split_dfs=split_dfs,
+                parallel_dfs=parallel_dfs,
                 cluster=cluster,
                 reduction=reduction,
                 states=states,

@@ -219,7 +219,7 @@ def explore(
     stop: threading.Event | None = None,
     handle_sigint: bool = False,
     warm_up: bool = True,
-    split_dfs: bool = True,
+    parallel_dfs: bool = True,
 ) -> Report:
     """Search `scenario` (a Scenario, a built-in name or `file.py::name`) for a violation.
 
@@ -231,8 +231,9 @@ def explore(
     first runs a second in this process (most searches end there, without paying for
     workers). With `states` (the default) the dfs is stateful: it fingerprints every state
     it reaches and does not search one twice.
-    Without `split_dfs` the dfs (alone or as `auto`'s last phase) runs in this process whatever
-    `jobs` is: on a few cores a split dfs runs more executions than its workers save.
+    Without `parallel_dfs` the dfs (alone or as `auto`'s last phase) runs in this process whatever
+    `jobs` is (the command line's default: a stateful dfs in pieces keeps its states per
+    process, so its execution count would vary from run to run).
 
     An error in the scenario's own code (its set-up, an invariant, an operation that is not
     one) raises `UsageError` naming the file and line: it is never reported as a violation.
@@ -271,7 +272,7 @@ def explore(
     pool: Pool | None = None
     try:
         with _sigint_stops(limits.stop, handle_sigint):
-            if not split_dfs and strategy == "dfs" and not cluster:
+            if not parallel_dfs and strategy == "dfs" and not cluster:
                 jobs = 1
                 report.jobs = 1
             if jobs > 1 or cluster:
@@ -287,7 +288,7 @@ def explore(
                     progress,
                     pool,
                     states=states,
-                    split_dfs=split_dfs or bool(cluster),
+                    parallel_dfs=parallel_dfs or bool(cluster),
                 )
                 report.backend = pool.backend
                 report.jobs = pool.jobs if report.backend != "inline" else 1
@@ -393,7 +394,7 @@ def _parallel(
     pool: Pool,
     *,
     states: bool = True,
-    split_dfs: bool = True,
+    parallel_dfs: bool = True,
 ) -> SearchResult:
     if strategy in ("pct", "random", "swarm"):
         return _parallel_random(strategy, target, budget, seed, depth, progress, pool)
@@ -412,7 +413,7 @@ def _parallel(
         if result.found is not None or budget.exhausted() is not None:
             result.cut = None if result.found is not None else budget.exhausted()
             return result
-    if split_dfs:
+    if parallel_dfs:
         systematic = _parallel_dfs(
             target, budget, seed, reduction, bound, progress, pool, states, openings=False
         )
@@ -420,7 +421,7 @@ def _parallel(
         systematic = auto.dfs_phase(
             target, budget, seed, reduction=reduction, bound=bound, progress=progress, states=states
         )
-        result.notes.append("dfs phase in one process (--jobs N splits it)")
+        result.notes.append("dfs phase in one process (--jobs N runs it in pieces)")
     result.absorb(systematic)
     result.complete, result.cut = systematic.complete, systematic.cut
     result.bound, result.reduction = systematic.bound, systematic.reduction
