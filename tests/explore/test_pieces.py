@@ -113,3 +113,21 @@ def test_two_processes_run_the_executions_of_one() -> None:
     assert one.complete and two.complete, two.status()
     assert two.backend == "processes" and two.pieces > 1, two.notes
     assert (two.executions, two.verdict) == (one.executions, one.verdict)
+
+
+def test_an_execution_budget_is_spent_to_the_last_execution() -> None:
+    """Slices reserve their share of an execution budget; what they leave is run, not lost."""
+    run = {
+        "scenario": "ghes-ack-race",
+        "era": "v5.7",
+        "strategy": "dfs",
+        "states": False,
+        "shrink": False,
+    }
+    whole = explore(**run, jobs=1)  # type: ignore[arg-type]
+    assert whole.complete and whole.executions > 300
+    exact = explore(**run, jobs=2, warm_up=False, executions=whole.executions)  # type: ignore[arg-type]
+    assert exact.complete and exact.executions == whole.executions, exact.status()
+    cut = explore(**run, jobs=2, warm_up=False, executions=300)  # type: ignore[arg-type]
+    assert not cut.complete and cut.executions == 300
+    assert "execution budget reached" in cut.status(), cut.status()

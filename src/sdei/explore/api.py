@@ -515,7 +515,9 @@ def _parallel_dfs(
     )
 
     def stop() -> bool:
-        return result.found is not None or budget.exhausted() is not None
+        # Not on the execution budget alone: searches waiting for pieces still take them in
+        # (`Pool._admit`).
+        return result.found is not None or budget.exhausted() not in (None, "executions")
 
     kept: dict[int, int] = {}  # process -> the states it keeps (a slice counts them all)
     for done in pool.run([pieces.root], pieces.follow, stop, budget):

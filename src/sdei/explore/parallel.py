@@ -143,11 +143,14 @@ def _run_piece(
     began = time.monotonic()
 
     def pause() -> bool:
-        return idle() > 0 and time.monotonic() - began >= PAUSE_AFTER and searcher.can_hand_out()
+        if time.monotonic() - began < PAUSE_AFTER:
+            return False
+        return (idle() > 0 and searcher.can_hand_out()) or (waited is not None and waited())
 
     if task.taken and not searcher.advance():  # it waited there: on from the piece taken in
         result = SearchResult(dfs.NAME, 0, bound=task.bound, reduction=searcher.reduction)
         result.complete = searcher.waiting is None
+        result.states = len(searcher.visited) if searcher.visited is not None else 0
     else:
         result = searcher.run(budget, pause=pause)
     handed: list[dfs.Piece] = []
@@ -238,6 +241,7 @@ def _quiet_worker(idle: Any = None) -> None:
     global _IDLE
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     _IDLE = idle
+    _STATES.clear()  # a forked worker's own, not a copy of the parent's (counted there)
 
 
 class ClusterError(Exception):
@@ -288,7 +292,9 @@ class Pool:
 
     def _admit(self, task: Task, budget: Budget, reserved: int, free: int) -> Task | None:
         """The task with its slice and execution cap, or None if the budget has nothing left
-        for it beyond what the slices in flight have reserved."""
+        for it beyond what the slices in flight have reserved. A dfs search that waited for
+        pieces and takes them in is admitted with a cap of none: it may end without an
+        execution more."""
         seconds = SLICE_SECONDS if task.seconds is None else task.seconds
         left_s = budget.remaining_seconds()
         if left_s is not None:
@@ -300,7 +306,7 @@ class Pool:
         if left_e is not None:
             left_e -= reserved
             if left_e <= 0:
-                return None
+                return replace(task, seconds=seconds, executions=0) if task.taken else None
             share = max(1, left_e // max(1, free))
             cap = share if cap is None else min(cap, share)
         return replace(task, seconds=seconds, executions=cap)
@@ -405,13 +411,17 @@ class Pool:
         while pending or futures:
             fill()
             share()
-            here = next((t for t in pending if not _crashes(t)), None) if not stop() else None
-            if here is not None:
+            # The first task the budget still has room for (the tasks out may not use all
+            # they reserved): none when it is spent.
+            here, admitted = None, None
+            for task in pending if not stop() else ():
+                if not _crashes(task):
+                    admitted = self._admit(task, budget, reserved(), self.jobs - len(futures))
+                    if admitted is not None:
+                        here = task
+                        break
+            if here is not None and admitted is not None:
                 pending.remove(here)
-                admitted = self._admit(here, budget, reserved(), self.jobs - len(futures))
-                if admitted is None:
-                    pending.clear()  # the budget is spent: only what runs comes back
-                    continue
                 if here.kind != "dfs-piece" or self._executor is None:
                     # short, to take results in (a dfs piece pauses for them) or start workers
                     admitted = replace(admitted, seconds=min(admitted.seconds or 0, WARM_SLICE))
@@ -428,7 +438,7 @@ class Pool:
                     self._start_workers()
             elif futures:
                 cf.wait(futures, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-            elif pending and not stop():
+            elif pending and all(_crashes(t) for t in pending) and not stop():
                 self._start_workers()  # only tasks a worker must run are left
                 cf.wait(self._starting, timeout=0.2)
             else:
