@@ -98,7 +98,7 @@ class Visit:
     the step limit is never used: its subtree was cut short."""
 
     sleep: frozenset[Option] | None = None
-    summary: dict[tuple[Option, ...], set[tuple[str, bool]]] = field(default_factory=dict)
+    summary: Summary = field(default_factory=dict)
     truncated: bool = False
     key: bytes = b""  # the state's fingerprint
 
@@ -106,8 +106,7 @@ class Visit:
         """What another search of this state found (a slice of the same subtree elsewhere)."""
         if other.sleep is not None:
             self.sleep = other.sleep if self.sleep is None else self.sleep & other.sleep
-        for p, fp in other.summary.items():
-            self.summary.setdefault(p, set()).update(fp)
+        join_summary(self.summary, other.summary)
         self.truncated |= other.truncated
 
 
@@ -360,8 +359,7 @@ class DfsSearch:
         if visit is not None:
             asleep = frozenset(node.sleep)
             visit.sleep = asleep if visit.sleep is None else visit.sleep & asleep
-            for p, fp in node.summary.items():
-                visit.summary.setdefault(p, set()).update(fp)
+            join_summary(visit.summary, node.summary)
 
     # -------------------------------------------------------------- race analysis (DPOR)
 
@@ -634,11 +632,9 @@ class DfsSearch:
             else:
                 add_backtrack(self.stack[depth], chosen)
         for depth, summary in back.summaries.items():
-            _join_summary(self.stack[depth].summary, summary)
+            join_summary(self.stack[depth].summary, summary)
         if back.hit_limit:
             self._truncated()
-        if self.waiting == back.ident:
-            self.waiting = None
 
     def returned(self) -> Returned:
         """What this piece, searched to the end, gives back to the search it came from."""
@@ -975,7 +971,8 @@ def add_backtrack(node: Node, chosen: tuple[int, ...]) -> None:
         backtrack[chosen[0]] = None
 
 
-def _join_summary(into: Summary, other: Summary) -> None:
+def join_summary(into: Summary, other: Summary) -> None:
+    """Add what `other` says each group of processes did to `into`."""
     for roots, resources in other.items():
         into.setdefault(roots, set()).update(resources)
 

@@ -1,5 +1,5 @@
 """Farming work out: tasks that run the same in this process, in worker processes
-(`multiprocessing`, spawn) or on a Dask cluster.
+(`multiprocessing`: forked where the system can, else spawned) or on a Dask cluster.
 
 A task is a slice of a search, at most SLICE_SECONDS long: for randomized strategies a stride
 of execution indices, for dfs a piece of the tree (`dfs.Piece`), which comes back with a
@@ -40,9 +40,10 @@ PAUSE_AFTER = 0.05  # seconds a dfs piece runs at least before it stops to hand 
 # imported; they are started before the pool's own thread), else spawned (half a second of
 # imports each).
 START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-# A warm-up (`Pool`) starts the workers after this long inline, in the background, and
-# runs in slices this long until they are ready.
+# The workers start in the background once a search has run this long here (`Pool`).
 START_WORKERS_AFTER = 0.1
+# This process's slices while no worker runs, and of randomized tasks: short, to start the
+# workers and to take their results in (a dfs piece pauses for those itself).
 WARM_SLICE = 0.1
 
 # In a worker process: how many workers are idle (set by the parent, `Pool`), which a dfs
@@ -55,7 +56,7 @@ class Task:
     kind: str  # random | pct | swarm | dfs-piece
     target: Target
     seed: int
-    ident: int = 0  # the piece of work this task continues (a subtree, a stride)
+    ident: int = 0  # the stride a randomized task continues (a dfs piece has its own name)
     start: int = 0
     stride: int = 1
     seconds: float | None = None  # the slice; None: SLICE_SECONDS (or until done, inline)
@@ -254,10 +255,10 @@ Follow = Callable[[TaskResult], list[Task]]
 class Pool:
     """Submit tasks; iterate results as they complete. Backends: inline, processes, dask.
 
-    With `warm_up` seconds, tasks first run inline in this process: most searches end there,
-    without paying for workers; what is left then goes to the workers. They are started in
-    the background after START_WORKERS_AFTER and take over once they are ready, at the
-    latest after `warm_up`.
+    With more than one job this process is one of them (`_run_processes`). With `warm_up`
+    seconds it runs alone at first: most searches end there, without paying for workers,
+    which start in the background after START_WORKERS_AFTER and get work once they are up,
+    at the latest after `warm_up`.
     """
 
     def __init__(
