@@ -17,7 +17,7 @@ from sdei.explore.budget import Budget
 from sdei.explore.parallel import DfsPieces, Task, run_task
 from sdei.explore.target import Target
 
-from .toys import LOCKED_UPDATE
+from .toys import INDEPENDENT
 
 SEARCHES = [  # (scenario, era, cpus, params): complete stateless searches of 40-111 executions
     ("register-hotplug", "v5.7", 3, {"callers": 2}),
@@ -68,12 +68,12 @@ def test_pieces_run_the_executions_of_one_process(
 
 @pytest.mark.parametrize("reduction", ["sleep", "none"])
 def test_pieces_under_other_reductions(reduction: str) -> None:
-    """Sleep sets alone (35 executions) and no reduction (396): every node's options from
-    the start, the first one searched first."""
-    target = Target.make(LOCKED_UPDATE, cpus=3)
+    """Sleep sets alone (9 executions) and no reduction (90): every node's options from the
+    start, the first one searched first."""
+    target = Target.make(INDEPENDENT, cpus=3)
     alone = dfs.DfsSearch(target, reduction=reduction, states=False).run(Budget(120, None))
     for order in range(2):
-        together, pieces = _in_pieces(target, order, reduction=reduction)
+        together, pieces = _in_pieces(target, order, reduction=reduction, per_slice=1)
         assert alone.complete and not pieces.unfinished and pieces.count > 3
         assert (together.executions, together.pruned) == (alone.executions, alone.pruned)
 

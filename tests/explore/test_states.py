@@ -160,11 +160,13 @@ def test_a_state_met_again_stands_for_what_its_search_did(
 
 
 def test_stateful_dfs_proves_and_finds_as_the_plain_one_does() -> None:
-    # Five CPUs: more than the stateless openings take (four CPUs end within them).
+    # Five CPUs: more than the stateless openings take (four CPUs end within them). Here the
+    # states met again save no executions (the summaries of what they led to race with more
+    # steps than the runs they cut short would have); the random programs above meet states
+    # that do.
     plain = explore("register-hotplug", era="v5.7", strategy="dfs", states=False, cpus=5)
     stateful = explore("register-hotplug", era="v5.7", strategy="dfs", cpus=5)
     assert plain.verdict == stateful.verdict == "complete"
-    assert stateful.executions < plain.executions
     assert stateful.states > 0
     assert f"{stateful.states} states" in stateful.status()
     found = explore("register-hotplug", era="v4.16", strategy="dfs", states=True, shrink=False)

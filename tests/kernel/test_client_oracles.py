@@ -5,7 +5,8 @@ look-alike (an injected fault, a clean call)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 
@@ -147,3 +148,34 @@ def test_clients_exist_only_from_their_release() -> None:
     assert result.violation is None, result.violation
     with pytest.raises(ScenarioCodeError, match=r"agdi_probe\(\) does not exist in era v5.7"):
         _run(lambda linux, pe: linux.agdi_probe(pe, SOFTWARE_EVENT), era="v5.7")
+
+
+def test_a_fault_before_a_thread_first_step_excuses_none_of_its_calls() -> None:
+    """A racing thread's first call begins before the race does (`Engine.spawn`), but the
+    faults it met are those fired from its first step on: CPU1's call, run after CPU0's
+    failed one, did not meet CPU0's fault - an EPERM from it would be unexpected."""
+    b = boot(era="latest", cpus=2)
+    b.machine.inject(
+        FirmwareFault(Function.EVENT_REGISTER, -3, event=SHARED_RAS, pe=0, always=True)
+    )
+    linux = b.linux
+
+    def failing(pe: PE) -> Gen:
+        yield from linux.driver.register(pe, SHARED_RAS, Counter())
+
+    def later(pe: PE) -> Gen:
+        yield from linux.driver.unregister(pe, SHARED_RAS)
+
+    class Cpu1Last:
+        def choose(self, kind: str, options: Sequence[Any]) -> int:
+            first = [i for i, o in enumerate(options) if kind != "step" or o[1] != 1]
+            return first[0] if first else 0
+
+    b.spawn(0, failing)
+    b.spawn(1, later)
+    result = b.machine.run(Cpu1Last())
+    assert result.violation is None, result.violation
+    calls = {c.name: c for c in linux.k.api_calls}
+    assert calls["sdei_event_register"].result == EPERM
+    assert calls["sdei_event_register"].injected
+    assert not calls["sdei_event_unregister"].injected

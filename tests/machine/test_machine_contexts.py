@@ -5,12 +5,23 @@ resumes the interrupted context, whatever it was."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from helpers import EVENT_0, WATCHDOG, Kernel, make_machine, run_ok
 
 from sdei.abi import PSTATE_I, Function
-from sdei.machine import PE, AssertInterrupt, Local, RaiseEvent, SetPstate, WaitUntil
+from sdei.machine import (
+    PE,
+    Access,
+    AssertInterrupt,
+    Local,
+    RaiseEvent,
+    SetPstate,
+    WaitUntil,
+)
 from sdei.machine.contexts import Code
+from sdei.machine.errors import ScenarioCodeError
 from sdei.machine.psci import Psci
 
 F = Function
@@ -181,3 +192,61 @@ def test_complete_and_resume_to_the_interrupted_pc(interrupted: str) -> None:
     run_ok(m)
     assert finished == [interrupted]
     assert len(k.handled) == 1
+
+
+def test_a_racing_thread_begins_at_its_first_operation() -> None:
+    """A thread spawned before the run has run its code up to its first operation when the
+    run begins, switched in on its PE: two threads of one PE each see their own registers,
+    and each takes one step - its first operation - not an empty one before it."""
+    m = make_machine(1)
+    seen: list[tuple[str, int]] = []
+
+    def thread(value: int) -> Callable[[PE], Code]:
+        def run(pe: PE) -> Code:
+            pe.x[3] = value
+            seen.append(("before", value))
+            yield Access("x")
+            seen.append(("after", pe.x[3]))
+
+        return run
+
+    m.spawn(0, thread(0x33))
+    m.spawn(0, thread(0x44))
+    result = m.run()
+    assert result.status == "quiescent" and result.steps == 2
+    assert seen[:2] == [("before", 0x33), ("before", 0x44)]
+    assert sorted(seen[2:]) == [("after", 0x33), ("after", 0x44)]
+
+
+def test_code_before_a_thread_first_operation_meets_its_end_at_its_first_step() -> None:
+    """What the code before the first operation does - fail, assert, return - is what the
+    thread's first step meets, as when that code ran there."""
+
+    def raising(pe: PE) -> Code:
+        raise ValueError("no such CPU")
+        yield Local()
+
+    def asserting(pe: PE) -> Code:
+        assert pe.index == 1, "runs on CPU1 only"
+        yield Local()
+
+    def returning(pe: PE) -> Code:
+        return 7
+        yield Local()
+
+    m = make_machine(1)
+    m.spawn(0, raising)
+    with pytest.raises(ScenarioCodeError, match="ValueError: no such CPU") as error:
+        m.run()
+    line = raising.__code__.co_firstlineno + 1
+    assert f"{__file__}:{line}" in str(error.value)
+    m = make_machine(1)
+    m.spawn(0, asserting)
+    result = m.run()
+    assert result.violation is not None and result.violation.invariant == "assertion"
+    assert result.violation.message.startswith("runs on CPU1 only")
+    assert result.violation.step == 1
+    m = make_machine(1)
+    ctx = m.spawn(0, returning)
+    result = m.run()
+    assert result.status == "quiescent" and result.steps == 1 and ctx.done and ctx.result == 7

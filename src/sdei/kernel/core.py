@@ -129,16 +129,22 @@ def linux_api(name: str, shown: int = 1, *, needs: str = "") -> Callable[[F], F]
 
 
 def _recorded(k: Kernel, name: str, pe: PE, args: tuple[Any, ...], gen: Gen) -> Gen:
-    faults = k.machine.faults_fired
+    machine = k.machine
+    faults = machine.faults_fired
+    # A call a thread begins with runs this before the thread's first step (`Engine.spawn`):
+    # the faults it may have met are those fired from that step on.
+    ctx = machine.running
+    begins = ctx if ctx is not None and not ctx.steps else None
     label = (pe.index, name, args)  # formatted only when someone looks (`call_text`)
     k.in_flight.append(label)
     try:
         result = yield from gen
     finally:
         k.in_flight.remove(label)
-    call = ApiCall(
-        name, pe.index, args, result, k.machine.faults_fired != faults, k.machine.step_count
-    )
+    if begins is not None:
+        start = begins.started if begins.steps else machine.step_count + 1
+        faults = sum(1 for fired in machine.injected if fired[0] < start)
+    call = ApiCall(name, pe.index, args, result, machine.faults_fired != faults, machine.step_count)
     k.api_calls.append(call)
     k.machine.annotate(pe.index, str(call), {"api": name, "result": result})
     return result

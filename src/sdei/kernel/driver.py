@@ -26,6 +26,7 @@ from sdei.kernel.core import (
 )
 from sdei.kernel.hotplug import CPUHP_AP_ARM_SDEI_STARTING, DYN, Hotplug
 from sdei.machine import Access, Hvc, Note, Smc, WaitUntil
+from sdei.machine.ops import NOT_MADE
 
 if TYPE_CHECKING:
     from sdei.machine import PE
@@ -68,6 +69,7 @@ class Driver:
         self.era = kernel.era
         self.hotplug = hotplug
         self.conduit: str | None = None  # sdei_firmware_call: None = not probed or broken
+        self.method = "smc"  # the instruction the conduit uses, once probed
         self.entry_point = 0
         self.hp_state = 0
         self.events: dict[int, Event] = {}
@@ -87,17 +89,18 @@ class Driver:
 
     def call(self, pe: PE, function: int, *args: int) -> Gen:
         """invoke_sdei_fn: returns (errno, x0). No conduit: not made, -EIO (§2.3). The
-        conduit is shared state: `mark_broken` clears it while other CPUs make calls."""
-        if self.conduit is None:
-            yield Access(CONDUIT, write=False, label="sdei_firmware_call: no conduit")
+        conduit is shared state: `mark_broken` clears it while other CPUs make calls, so it is
+        read in the call's own step (`unless`), which names it."""
+        call = Hvc if self.method == "hvc" else Smc
+        x0 = yield call(function, *args, reads=(CONDUIT,), unless=self._no_conduit)
+        if x0 is NOT_MADE:
             return EIO, -1
-        if self.conduit == "smc":
-            x0 = yield Smc(function, *args, reads=(CONDUIT,))
-        else:
-            x0 = yield Hvc(function, *args, reads=(CONDUIT,))
         if x0 in _ERRNO:
             return _ERRNO[x0], x0
         return 0, x0
+
+    def _no_conduit(self) -> bool:
+        return self.conduit is None
 
     def _locked_flags(self, pe: PE, event: Event, **flags: bool) -> Gen:
         yield from self.k.spin_lock(pe, self.k.list_lock)
@@ -607,6 +610,7 @@ class Driver:
     def probe(self, pe: PE, conduit: str | None) -> Gen:
         k = self.k
         self.conduit = conduit  # before any call of this driver (its kernel's boot)
+        self.method = conduit or "smc"
         if conduit is None:
             return 0
         err, version = yield from self.call(pe, Function.VERSION)

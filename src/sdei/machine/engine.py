@@ -123,6 +123,7 @@ class Engine:
         "running",
         "step_masked",
         "_touched_pes",
+        "_unstarted",  # empty once a run has begun
     )
     # Set at construction, never changed; `_hooks` only lists methods of `observers`.
     __fixed__: ClassVar[tuple[str, ...]] = ("_hooks", "_op_handlers")
@@ -147,6 +148,7 @@ class Engine:
         self.setup_steps = 0
         self.running: Context | None = None  # the context whose step is being performed
         self._touched_pes: set[int] = set()  # PEs whose own state changed since the last step
+        self._unstarted: list[Context] = []  # spawned outside a step, not run yet (`spawn`)
         # What each operation does, by its exact type; a board adds its own.
         self._op_handlers: dict[type, OpHandler] = {
             Local: _nothing,
@@ -199,7 +201,22 @@ class Engine:
 
     def spawn(self, pe: int, code: Callable[..., Code], *args: Any, name: str = "") -> Context:
         """Start a thread on `pe` running `code(pe, *args)`. A thread has its own registers
-        and PSTATE (the client EL, interrupts unmasked), whatever its PE was doing before."""
+        and PSTATE (the client EL, interrupts unmasked), whatever its PE was doing before.
+
+        A thread started here, outside a step (a scenario's racing threads), runs its code up
+        to its first operation when the run begins: that code touches nothing another context
+        can see (the execution model: shared state is named by operations), so the race
+        begins with every such thread at its first operation, and no two schedules differ only
+        in where an empty first step went. A failure in that code is raised at the thread's
+        first step, as it would have been. A thread started by a step (`Spawn`) begins where
+        it is scheduled."""
+        ctx = self._thread(pe, code, args, name)
+        self._unstarted.append(ctx)
+        return ctx
+
+    def _thread(
+        self, pe: int, code: Callable[..., Code], args: tuple[Any, ...], name: str
+    ) -> Context:
         target = self.pes[pe]
         gen = code(target, *args)
         if not hasattr(gen, "send"):
@@ -255,6 +272,8 @@ class Engine:
         self.chooser = chooser or DefaultChooser()
         limit = self.step_count + max_steps
         stepped = self._hooks["stepped"]
+        if self._unstarted:
+            self._start_threads()
         try:
             while self.step_count < limit:
                 if self.halted is not None:
@@ -287,6 +306,24 @@ class Engine:
             raise ScenarioCodeError(
                 f"{type(error).__name__}: {error}", exception_location(error)
             ) from error
+
+    def _start_threads(self) -> None:
+        """Run the threads spawned since the last run up to their first operation (`spawn`),
+        each switched in on its PE as its first step would have it (and a live thread that was
+        there before switched back)."""
+        for ctx in self._unstarted:
+            if ctx.steps or ctx.done:
+                continue
+            pe = self.pes[ctx.pe]
+            before = pe.current
+            if before is not ctx:
+                self._switch_thread(pe, ctx)
+            self.running = ctx
+            _first_operation(ctx)
+            if before is not None and before is not ctx and not before.done:
+                self._switch_thread(pe, before)
+            self._touched_pes.add(ctx.pe)
+        self._unstarted.clear()
 
     def _check_replay_used(self) -> None:
         chooser = self.chooser
@@ -434,6 +471,8 @@ class Engine:
                 self._step_hooks(pe, ctx, op, None)
                 return
             ctx.steps += 1
+            if ctx.steps == 1:
+                ctx.started = self.step_count
             pe.pc = ctx.pc
             if pe.stack and pe.stack[-1] is not ctx:
                 # A handler started on this PE inside the call (TF-A's synchronous dispatch):
@@ -467,11 +506,7 @@ class Engine:
         except AssertionError as error:  # a failed `assert` in client code: a finding
             self.violate("assertion", str(error) or "assertion failed", pe.index)
         if not isinstance(op, Op):
-            if inspect.isgenerator(op):
-                detail = "a generator: call it with `yield from`, not `yield`"
-            else:
-                detail = f"{op!r}, which is not an operation (see sdei.machine.ops)"
-            raise ScenarioCodeError(f"{ctx.name} yielded {detail}", generator_location(ctx.gen))
+            raise _not_an_operation(ctx, op)
         ctx.pending = op
 
     def _step_hooks(self, pe: PE, ctx: Context, op: Op, result: Any) -> None:
@@ -497,7 +532,7 @@ class Engine:
         return handler(pe, ctx, op)
 
     def _spawn_op(self, pe: PE, ctx: Context, op: Spawn) -> Context:
-        return self.spawn(op.pe, op.code, *op.args, name=op.name)
+        return self._thread(op.pe, op.code, op.args, op.name)
 
     def _note(self, pe: PE, ctx: Context, op: Note) -> None:
         for hook in self._hooks["note"]:
@@ -590,3 +625,33 @@ def _describe(op: Op) -> str:
     if isinstance(op, WaitUntil):
         return f"wait {op.label or 'condition'}"
     return type(op).__name__
+
+
+def _not_an_operation(ctx: Context, op: Any) -> ScenarioCodeError:
+    if inspect.isgenerator(op):
+        detail = "a generator: call it with `yield from`, not `yield`"
+    else:
+        detail = f"{op!r}, which is not an operation (see sdei.machine.ops)"
+    return ScenarioCodeError(f"{ctx.name} yielded {detail}", generator_location(ctx.gen))
+
+
+def _first_operation(ctx: Context) -> None:
+    """Run a new thread's code up to its first operation, which becomes its pending one. Code
+    that ends or fails before it is left to the thread's first step, which meets the same end
+    (the return value, or the exception with its traceback) through `_deferred`."""
+    try:
+        op = ctx.gen.send(None)
+    except Exception as error:  # handed on unchanged to the first step
+        ctx.gen = _deferred(error)
+        return
+    if not isinstance(op, Op):
+        raise _not_an_operation(ctx, op)
+    ctx.pending = op
+
+
+def _deferred(error: Exception) -> Code:
+    """What a thread's first step meets when its code ended or failed before any operation."""
+    if isinstance(error, StopIteration):
+        return error.value
+    raise error
+    yield  # a generator, run by the first step

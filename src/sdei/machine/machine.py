@@ -36,6 +36,7 @@ from sdei.machine.footprints import StepFootprints
 from sdei.machine.gic import Gic
 from sdei.machine.invariants import FirmwarePromises
 from sdei.machine.ops import (
+    NOT_MADE,
     AssertInterrupt,
     Footprint,
     Hvc,
@@ -396,9 +397,13 @@ class Machine(Engine):
     # ------------------------------------------------------------------ operations on the board
 
     def _smc(self, pe: PE, ctx: Context, op: Smc) -> Any:
+        if op.unless is not None and op.unless():
+            return NOT_MADE
         return self._conduit(pe, ctx, "smc", op.function, op.args)
 
     def _hvc(self, pe: PE, ctx: Context, op: Hvc) -> Any:
+        if op.unless is not None and op.unless():
+            return NOT_MADE
         return self._conduit(pe, ctx, "hvc", op.function, op.args)
 
     def _send_ipi(self, pe: PE, ctx: Context, op: SendIpi) -> bool:

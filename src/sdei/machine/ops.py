@@ -57,16 +57,37 @@ class Access(Op):
         return ((self.name, self.write),)
 
 
+class _NotMade:
+    """What a conduit call whose `unless()` held returns: no call was made."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOT_MADE"
+
+
+NOT_MADE = _NotMade()
+
+
 class _Call(Op):
     """A conduit call: x0 = function, x1.. = args. Result: x0 as a signed int64. `reads`:
-    shared client state the code reads to make the call, in the same step (the conduit)."""
+    shared client state the code reads to make the call, in the same step (the conduit);
+    `unless()`, asked in that step, reads it: when true the call is not made, and the result
+    is `NOT_MADE` (Linux's "no conduit": the code returns -EIO without a call)."""
 
-    __slots__ = ("args", "function", "reads")
+    __slots__ = ("args", "function", "reads", "unless")
 
-    def __init__(self, function: int, *args: int, reads: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        function: int,
+        *args: int,
+        reads: tuple[str, ...] = (),
+        unless: Callable[[], bool] | None = None,
+    ) -> None:
         self.function = function
         self.args = args
         self.reads = reads
+        self.unless = unless
 
     @property
     def footprint(self) -> Footprint:
