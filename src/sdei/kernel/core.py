@@ -38,6 +38,7 @@ from sdei.machine import (
     WaitUntil,
 )
 from sdei.machine.errors import ScenarioCodeError
+from sdei.machine.machine import FAULTS_BEFORE
 
 if TYPE_CHECKING:
     from sdei.kernel.eras import Era
@@ -132,7 +133,7 @@ def _recorded(k: Kernel, name: str, pe: PE, args: tuple[Any, ...], gen: Gen) -> 
     machine = k.machine
     faults = machine.faults_fired
     # A call a thread begins with runs this before the thread's first step (`Engine.spawn`):
-    # the faults it may have met are those fired from that step on.
+    # the faults it may have met are those fired from that step on (`Machine._first_step`).
     ctx = machine.running
     begins = ctx if ctx is not None and not ctx.steps else None
     label = (pe.index, name, args)  # formatted only when someone looks (`call_text`)
@@ -142,8 +143,7 @@ def _recorded(k: Kernel, name: str, pe: PE, args: tuple[Any, ...], gen: Gen) -> 
     finally:
         k.in_flight.remove(label)
     if begins is not None:
-        start = begins.started if begins.steps else machine.step_count + 1
-        faults = sum(1 for fired in machine.injected if fired[0] < start)
+        faults = begins.data.get(FAULTS_BEFORE, machine.faults_fired)
     call = ApiCall(name, pe.index, args, result, machine.faults_fired != faults, machine.step_count)
     k.api_calls.append(call)
     k.machine.annotate(pe.index, str(call), {"api": name, "result": result})

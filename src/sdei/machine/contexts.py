@@ -41,7 +41,6 @@ class Context:
         "preempt",
         "result",
         "saved",
-        "started",
         "steps",
         "symbol",
     )
@@ -65,7 +64,6 @@ class Context:
         self.symbol = symbol
         self.pending: Op = START
         self.steps = 0
-        self.started = 0  # the machine's step number of its first step (0: none yet)
         self.done = False
         self.result: Any = None
         self.preempt = 0  # the kernel's preempt count: a thread with one keeps its PE

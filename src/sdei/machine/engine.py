@@ -124,6 +124,7 @@ class Engine:
         "step_masked",
         "_touched_pes",
         "_unstarted",  # empty once a run has begun
+        "in_run",
     )
     # Set at construction, never changed; `_hooks` only lists methods of `observers`.
     __fixed__: ClassVar[tuple[str, ...]] = ("_hooks", "_op_handlers")
@@ -148,7 +149,8 @@ class Engine:
         self.setup_steps = 0
         self.running: Context | None = None  # the context whose step is being performed
         self._touched_pes: set[int] = set()  # PEs whose own state changed since the last step
-        self._unstarted: list[Context] = []  # spawned outside a step, not run yet (`spawn`)
+        self._unstarted: list[Context] = []  # spawned outside a run, not run yet (`spawn`)
+        self.in_run = False  # inside `run`: a thread spawned now begins where it is scheduled
         # What each operation does, by its exact type; a board adds its own.
         self._op_handlers: dict[type, OpHandler] = {
             Local: _nothing,
@@ -178,6 +180,9 @@ class Engine:
     def _end_context(self, pe: PE, ctx: Context, value: Any) -> None:
         """`ctx`'s code returned `value`."""
         raise NotImplementedError
+
+    def _first_step(self, ctx: Context) -> None:
+        """`ctx` is about to take its first step (what a board keeps of the state then)."""
 
     # ------------------------------------------------------------------ set-up API
 
@@ -211,7 +216,8 @@ class Engine:
         first step, as it would have been. A thread started by a step (`Spawn`) begins where
         it is scheduled."""
         ctx = self._thread(pe, code, args, name)
-        self._unstarted.append(ctx)
+        if not self.in_run:
+            self._unstarted.append(ctx)
         return ctx
 
     def _thread(
@@ -274,6 +280,7 @@ class Engine:
         stepped = self._hooks["stepped"]
         if self._unstarted:
             self._start_threads()
+        self.in_run = True
         try:
             while self.step_count < limit:
                 if self.halted is not None:
@@ -306,6 +313,8 @@ class Engine:
             raise ScenarioCodeError(
                 f"{type(error).__name__}: {error}", exception_location(error)
             ) from error
+        finally:
+            self.in_run = False
 
     def _start_threads(self) -> None:
         """Run the threads spawned since the last run up to their first operation (`spawn`),
@@ -463,6 +472,8 @@ class Engine:
             self._switch_thread(pe, ctx)
         self.running = ctx
         op = ctx.pending
+        if not ctx.steps:
+            self._first_step(ctx)
         masked, preempt = pe.pstate & PSTATE_I, ctx.preempt
         self.step_masked = bool(masked)  # what the step's footprint is taken with
         try:
@@ -471,8 +482,6 @@ class Engine:
                 self._step_hooks(pe, ctx, op, None)
                 return
             ctx.steps += 1
-            if ctx.steps == 1:
-                ctx.started = self.step_count
             pe.pc = ctx.pc
             if pe.stack and pe.stack[-1] is not ctx:
                 # A handler started on this PE inside the call (TF-A's synchronous dispatch):

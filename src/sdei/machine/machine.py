@@ -60,6 +60,7 @@ from sdei.machine.psci import (
 )
 
 IPI_SGI = 1  # the SGI the OS uses for cross-calls
+FAULTS_BEFORE = "faults before its first step"  # Context.data: `_first_step`
 SDEI_FIRST: Final = FUNCTION_BASE
 SDEI_LAST: Final = 0xC400_003F
 # Plain ints, which compiled code compares fastest (sdei.accel).
@@ -368,6 +369,10 @@ class Machine(Engine):
             self._take_irq(pe, arg)
         else:
             self._wake(pe)
+
+    def _first_step(self, ctx: Context) -> None:
+        if self.faults:  # what a call the context began before its first step met (core.py)
+            ctx.data[FAULTS_BEFORE] = self.faults_fired
 
     def _end_context(self, pe: PE, ctx: Context, value: Any) -> None:
         ctx.done = True

@@ -36,8 +36,8 @@ def build(options: Options) -> Machine:
         at EL2 it loads the guest's EL1 state and clears HCR_EL2.TGE (__activate_traps), runs
         the guest, and sets TGE again (__deactivate_traps). An event landing in this window
         interrupted the kernel with IRQs masked, so its handler COMPLETEs back into it."""
-        host_tpidr = pe.tpidr_el1
         was = yield IrqSave()
+        host_tpidr = pe.tpidr_el1
         pe.guest_loaded, pe.hcr_tge, pe.tpidr_el1 = True, False, GUEST_TPIDR_EL1
         for _ in range(3):
             yield Local("world switch: guest state loaded, TGE clear")
