@@ -320,16 +320,13 @@ class Engine:
         """Run the threads spawned since the last run up to their first operation (`spawn`),
         each switched in on its PE as its first step would have it (and a live thread that was
         there before switched back)."""
-        for ctx in self._unstarted:
-            if ctx.steps or ctx.done:
-                continue
+        for ctx in self._unstarted:  # none has run: they were spawned outside a run
             pe = self.pes[ctx.pe]
             before = pe.current
-            if before is not ctx:
-                self._switch_thread(pe, ctx)
+            self._switch_thread(pe, ctx)
             self.running = ctx
             _first_operation(ctx)
-            if before is not None and before is not ctx and not before.done:
+            if before is not None and not before.done:
                 self._switch_thread(pe, before)
             self._touched_pes.add(ctx.pe)
         self._unstarted.clear()
