@@ -9,12 +9,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from sdei.explore import explore
+from sdei.explore import dfs, explore, parallel
 from sdei.explore.budget import Budget
-from sdei.explore.parallel import Pool, Task, TaskResult
+from sdei.explore.parallel import Pool, Task, TaskResult, run_task
 from sdei.explore.target import Target, stable_seed
 
 from .toys import ABBA, LOST_UPDATE, ORDERED
@@ -78,6 +79,18 @@ def test_a_dying_worker_loses_nothing(tmp_path: Path) -> None:
     assert marker.exists() and pool.restarts >= 1
     assert sorted(r.task.start for r in results) == [0, 1]
     assert all(r.result is not None and r.result.found is not None for r in results)
+
+
+def test_a_stopped_search_ends_the_openings_a_worker_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dfs's openings cannot be sliced: a worker running them stops when the parent
+    says the search stopped (Ctrl-C, a violation elsewhere), not at their end."""
+    task = Task("dfs-probe", Target.make("register-hotplug", era="v5.7", cpus=5), 0)
+    monkeypatch.setattr(parallel, "_IDLE", SimpleNamespace(value=-1))
+    stopped = run_task(task).result
+    assert stopped is not None and (stopped.executions, stopped.cut) == (0, "interrupted")
+    monkeypatch.setattr(parallel, "_IDLE", SimpleNamespace(value=0))
+    going = run_task(task).result
+    assert going is not None and going.executions == sum(n for _, n in dfs.OPENINGS)
 
 
 def test_stable_seeds_across_processes() -> None:

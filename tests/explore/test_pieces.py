@@ -5,19 +5,22 @@ processes. Then the real thing, with two worker processes."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
 
 from sdei.explore import dfs, explore
+from sdei.explore.api import _parallel_dfs
 from sdei.explore.base import SearchResult
 from sdei.explore.budget import Budget
-from sdei.explore.parallel import DfsPieces, Task, run_task
+from sdei.explore.parallel import DfsPieces, Pool, Task, TaskResult, run_task
 from sdei.explore.target import Target
 
-from .toys import INDEPENDENT
+from .toys import INDEPENDENT, ORDERED
 
 SEARCHES = [  # (scenario, era, cpus, params): complete stateless searches of 40-111 executions
     ("register-hotplug", "v5.7", 3, {"callers": 2}),
@@ -131,3 +134,58 @@ def test_an_execution_budget_is_spent_to_the_last_execution() -> None:
     cut = explore(**run, jobs=2, warm_up=False, executions=300)  # type: ignore[arg-type]
     assert not cut.complete and cut.executions == 300
     assert "execution budget reached" in cut.status(), cut.status()
+
+
+class _Recording(Pool):
+    """A pool that keeps every result it hands back."""
+
+    def __init__(self, jobs: int) -> None:
+        super().__init__(jobs)
+        self.results: list[TaskResult] = []
+
+    def run(
+        self,
+        tasks: list[Task],
+        follow: Callable[[TaskResult], list[Task]],
+        stop: Callable[[], bool],
+        budget: Budget,
+    ) -> Iterator[TaskResult]:
+        for done in super().run(tasks, follow, stop, budget):
+            self.results.append(done)
+            yield done
+
+
+def _two_jobs(target: Target) -> tuple[SearchResult, list[TaskResult]]:
+    pool = _Recording(2)
+    try:
+        result = _parallel_dfs(target, Budget(120, None), 0, "dpor", None, None, pool, False)
+    finally:
+        pool.close()
+    return result, pool.results
+
+
+def test_the_openings_run_in_a_worker_beside_the_root_piece() -> None:
+    """One process runs the openings, then the tree; with two, a worker runs the openings
+    while this process starts on the tree: the same executions, without waiting for them."""
+    target = _target("register-hotplug", "v5.7", 5, {})
+    alone = dfs.search(target, Budget(120, None), states=False)
+    together, results = _two_jobs(target)
+    assert together.complete and alone.complete
+    assert together.executions == alone.executions
+    openings = [done for done in results if done.task.kind == "dfs-probe"]
+    assert len(openings) == 1 and openings[0].result is not None
+    assert openings[0].result.executions == sum(n for _, n in dfs.OPENINGS)
+    first_piece = next(done for done in results if done.task.kind == "dfs-piece")
+    assert first_piece.task.piece is not None and first_piece.task.piece.ident == dfs.ROOT
+    assert first_piece.process != openings[0].process
+    assert os.getpid() in (first_piece.process, openings[0].process)
+
+
+def test_an_opening_that_searches_the_whole_tree_ends_a_parallel_search() -> None:
+    """A tree the openings exhaust is searched: complete, nothing left unfinished."""
+    target = Target.make(ORDERED)
+    alone = dfs.search(target, Budget(120, None), states=False)
+    assert alone.complete and alone.executions < sum(n for _, n in dfs.OPENINGS)
+    together, results = _two_jobs(target)
+    assert together.complete and together.found is None and together.unfinished == 0
+    assert any(d.task.kind == "dfs-probe" and d.result and d.result.complete for d in results)

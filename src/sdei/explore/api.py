@@ -8,6 +8,7 @@ when an exhaustive search ran out of interleavings with nothing cut, and otherwi
 
 from __future__ import annotations
 
+import math
 import re
 import signal
 import threading
@@ -489,49 +490,58 @@ def _parallel_dfs(
     it and takes in what it found there, so the pieces together run the executions one
     process would, and make the same verdict. Complete only when the root piece came back
     complete: a piece never finished - cut by a budget or an interrupt, or lost with its
-    worker - leaves the search incomplete. `openings=False`: the caller ran `dfs.probe`
-    already."""
-    opening = dfs.probe(target, budget, reduction=reduction, bound=bound) if openings else None
-    if opening is not None and (opening.found or opening.complete or opening.cut):
-        opening.seed = seed
-        return opening  # found, searched to the end or cut in the calling process
+    worker - leaves the search incomplete. The openings (`dfs.probe`) run as a task of their
+    own beside the root piece (a worker's at first, unless it is slow to start): an opening
+    that finds a violation, or exhausts the tree, ends the search as it would in one process;
+    otherwise they add their executions, as they do there. `openings=False`: the caller ran
+    `dfs.probe` already."""
     result = SearchResult(
         "dfs", seed, bound=bound, reduction=reduction if bound is None else "none"
     )
-    if opening is not None:
-        result.absorb(opening)
-    pieces = DfsPieces(
-        Task(
-            "dfs-piece",
-            target,
-            seed,
-            piece=dfs.Piece(),
-            give=1 if pool.backend == "dask" else 0,  # a cluster's workers cannot say they idle
-            reduction=reduction,
-            states=states,
-            bound=bound,
-            search=uuid.uuid4().hex,  # its slices share the states of their process
-        )
+    root = Task(
+        "dfs-piece",
+        target,
+        seed,
+        piece=dfs.Piece(),
+        give=1 if pool.backend == "dask" else 0,  # a cluster's workers cannot say they idle
+        reduction=reduction,
+        states=states,
+        bound=bound,
+        search=uuid.uuid4().hex,  # its slices share the states of their process
     )
+    pieces = DfsPieces(root)
+    tasks = [root]
+    if openings and dfs.probes(reduction, bound):
+        # run to their end (an opening cannot be resumed), within the search's budget
+        tasks.append(replace(root, kind="dfs-probe", piece=None, search="", seconds=math.inf))
+    opened = False  # an opening searched the whole tree
 
     def stop() -> bool:
         # Not on the execution budget alone: searches waiting for pieces still take them in
         # (`Pool._admit`).
-        return result.found is not None or budget.exhausted() not in (None, "executions")
+        return opened or result.found is not None or budget.exhausted() not in (None, "executions")
+
+    def follow(done: TaskResult) -> list[Task]:
+        return [] if done.task.kind == "dfs-probe" else pieces.follow(done)
 
     kept: dict[int, int] = {}  # process -> the states it keeps (a slice counts them all)
-    for done in pool.run([pieces.root], pieces.follow, stop, budget):
+    for done in pool.run(tasks, follow, stop, budget):
         if done.result is None:
             result.lost += 1
             continue
         budget.used += done.result.executions
-        kept[done.process], done.result.states = done.result.states, 0
+        if done.task.kind == "dfs-probe":
+            opened = done.result.complete
+        else:
+            kept[done.process], done.result.states = done.result.states, 0
         result.absorb(done.result)
         if progress is not None:
             progress(budget.used)
     result.states += sum(kept.values())
-    result.pieces, result.unfinished = pieces.count, len(pieces.unfinished)
-    result.complete = not pieces.unfinished and not result.lost and result.found is None
+    # pieces stopped because an opening searched the tree are not unfinished work
+    result.pieces, result.unfinished = pieces.count, 0 if opened else len(pieces.unfinished)
+    searched = opened or (not pieces.unfinished and not result.lost)
+    result.complete = searched and result.found is None
     if result.found is None and not result.complete:
         result.cut = "worker-lost" if result.lost else (budget.exhausted() or "interrupted")
     if pieces.count > 1:

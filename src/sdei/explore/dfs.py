@@ -751,7 +751,7 @@ def probe(
     would save. Only with DPOR: without it a search's size is the number of interleavings (or
     of sleep-set classes), exactly, and None under a preemption bound (another order would
     spend it first)."""
-    if reduction != "dpor" or bound is not None or budget.exhausted() is not None:
+    if not probes(reduction, bound) or budget.exhausted() is not None:
         return None
     result: SearchResult | None = None
     for order, executions in OPENINGS:
@@ -764,6 +764,11 @@ def probe(
         if result.found is not None or result.complete or result.cut is not None:
             break
     return result
+
+
+def probes(reduction: str, bound: int | None) -> bool:
+    """Does the dfs open with `probe` under this reduction and bound?"""
+    return reduction == "dpor" and bound is None
 
 
 def finish(opening: SearchResult | None, rest: SearchResult) -> SearchResult:

@@ -47,13 +47,14 @@ START_WORKERS_AFTER = 0.1
 WARM_SLICE = 0.1
 
 # In a worker process: how many workers are idle (set by the parent, `Pool`), which a dfs
-# piece reads after each execution to stop and hand out part of its tree.
+# piece reads after each execution to stop and hand out part of its tree; -1 once the search
+# stops, which ends the dfs's openings (they cannot be sliced).
 _IDLE: Any = None
 
 
 @dataclass(frozen=True)
 class Task:
-    kind: str  # random | pct | swarm | dfs-piece
+    kind: str  # random | pct | swarm | dfs-piece | dfs-probe (the dfs's openings, `dfs.probe`)
     target: Target
     seed: int
     ident: int = 0  # the stride a randomized task continues (a dfs piece has its own name)
@@ -108,6 +109,13 @@ def run_task(
     budget = Budget(task.seconds, task.executions, stop=stop or threading.Event())
     if task.kind == "dfs-piece":
         return _run_piece(task, budget, idle or _idle_workers, waited)
+    if task.kind == "dfs-probe":
+        if stop is None:  # in a worker: the parent says when the search stops
+            budget.stop = _SearchStopped()
+        opening = dfs.probe(task.target, budget, reduction=task.reduction, bound=task.bound)
+        if opening is None:  # the budget was spent before it began
+            opening = SearchResult(dfs.NAME, task.seed, bound=task.bound, cut=budget.exhausted())
+        return TaskResult(task, opening, process=os.getpid())
     if task.kind == "pct":
         result = pct.search(
             task.target, budget, task.seed, depth=task.depth, start=task.start, stride=task.stride
@@ -124,7 +132,14 @@ def run_task(
 
 
 def _idle_workers() -> int:
-    return int(_IDLE.value) if _IDLE is not None else 0
+    return max(0, int(_IDLE.value)) if _IDLE is not None else 0
+
+
+class _SearchStopped(threading.Event):
+    """Set once the parent stops the search (`Pool`: a budget, Ctrl-C, a violation)."""
+
+    def is_set(self) -> bool:
+        return _IDLE is not None and int(_IDLE.value) < 0
 
 
 def _run_piece(
@@ -383,7 +398,8 @@ class Pool:
         workers = self.jobs - 1
         futures: dict[cf.Future[TaskResult], Task] = {}
         began = time.monotonic()
-        if self.warm_up <= START_WORKERS_AFTER:
+        # A dfs's openings run beside its root piece: a worker is wanted at once for them.
+        if self.warm_up <= START_WORKERS_AFTER or any(t.kind == "dfs-probe" for t in pending):
             self._start_workers()
 
         def ready() -> bool:  # the workers can take tasks
@@ -391,8 +407,15 @@ class Pool:
                 return False
             return time.monotonic() >= began + self.warm_up or all(f.done() for f in self._starting)
 
-        def idle_workers() -> int:
-            return workers - sum(not f.done() for f in futures) if ready() else 0
+        def idle_workers() -> int:  # with nothing to do, nor anything waiting for them
+            if not ready():
+                return 0
+            return max(0, workers - sum(not f.done() for f in futures) - len(pending))
+
+        def waited() -> bool:  # a worker's result, or a worker free for a task waiting
+            return any(f.done() for f in futures) or (
+                bool(pending) and len(futures) < workers and ready()
+            )
 
         def reserved() -> int:
             return sum(t.executions or 0 for t in futures.values())
@@ -405,17 +428,19 @@ class Pool:
                 pending.popleft()
                 futures[self._submit(task)] = task
 
-        def share() -> None:  # what the workers read to hand out work (`_run_piece`)
+        def share() -> None:  # what the workers read to hand out work, or stop (`_IDLE`)
             if self._idle is not None:
-                self._idle.value = 0 if pending or stop() else workers - len(futures) + 1
+                self._idle.value = -1 if stop() else 0 if pending else workers - len(futures) + 1
 
+        share()  # a search before this one in the pool may have left it stopped
         while pending or futures:
             fill()
             share()
             # The first task the budget still has room for (the tasks out may not use all
-            # they reserved): none when it is spent.
+            # they reserved): none when it is spent. A dfs's openings are left to a worker
+            # while this process has a piece to search (they run beside it).
             here, admitted = None, None
-            for task in pending if not stop() else ():
+            for task in sorted(pending, key=_probe_last) if not stop() else ():
                 if not _crashes(task):
                     admitted = self._admit(task, budget, reserved(), self.jobs - len(futures))
                     if admitted is not None:
@@ -423,15 +448,12 @@ class Pool:
                         break
             if here is not None and admitted is not None:
                 pending.remove(here)
-                if here.kind != "dfs-piece" or self._executor is None:
+                if here.kind not in ("dfs-piece", "dfs-probe") or (
+                    self._executor is None and here.kind == "dfs-piece"
+                ):
                     # short, to take results in (a dfs piece pauses for them) or start workers
                     admitted = replace(admitted, seconds=min(admitted.seconds or 0, WARM_SLICE))
-                result = run_task(
-                    admitted,
-                    budget.stop,
-                    idle_workers,
-                    lambda: any(f.done() for f in futures),
-                )
+                result = run_task(admitted, budget.stop, idle_workers, waited)
                 yield result
                 if not stop():
                     pending.extend(follow(result))
@@ -544,6 +566,10 @@ class Pool:
 
 def _ready() -> None:
     """A worker's first task: it is up."""
+
+
+def _probe_last(task: Task) -> bool:
+    return task.kind == "dfs-probe"
 
 
 def _crashes(task: Task) -> bool:
