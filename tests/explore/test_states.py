@@ -89,7 +89,9 @@ def test_an_object_it_cannot_see_inside_is_never_matched() -> None:
     assert fingerprint(_Holder(threading.Lock())) != fingerprint(_Holder(threading.Lock()))  # type: ignore[arg-type]
 
 
-def _outcomes(target: Target, reduction: str, states: bool) -> tuple[set[object], int, int]:
+def _outcomes(
+    target: Target, reduction: str, states: bool, search: DfsSearch | None = None
+) -> tuple[set[object], int, int]:
     seen: set[object] = set()
 
     def visit(machine: Machine, execution: Execution) -> None:
@@ -104,7 +106,8 @@ def _outcomes(target: Target, reduction: str, states: bool) -> tuple[set[object]
             )
             seen.add((tuple(sorted(machine.shared.items())), firmware))
 
-    search = DfsSearch(target, reduction=reduction, states=states)
+    if search is None:
+        search = DfsSearch(target, reduction=reduction, states=states)
     result = search.run(Budget(60, 3000), visit=visit)
     assert result.complete, (reduction, states)
     return seen, result.executions, result.pruned
@@ -159,11 +162,52 @@ def test_a_state_met_again_stands_for_what_its_search_did(
     assert met > 0  # the programs do meet states again
 
 
+def test_states_dropped_part_way_leave_every_final_state_reached(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stateful search that drops its states (`dfs.Tally`) goes on as a stateless one:
+    the branches its summaries scheduled stay scheduled, and every subtree after is searched
+    again. Here the states are dropped at the first check after a summary scheduled a branch,
+    part-way through the converging programs' searches: every final state and violation of
+    stateless DPOR is still reached."""
+    monkeypatch.setattr(dfs, "SAMPLE", 1)
+    monkeypatch.setattr(dfs, "CHECK_FROM", 0)
+    monkeypatch.setattr(dfs, "CHECK_EVERY", 2)
+    monkeypatch.setattr(dfs, "MIN_SPENT", 1)
+    monkeypatch.setattr(dfs, "PAYS", 10**9)
+    dropped = 0
+    for seed in (11, 12, 13, 14, 15, 18):
+        target = Target(build_program(longer_program(seed, 3, converging=True)), "", Options(), 500)
+        base, _, _ = _outcomes(target, "dpor", False)
+        search = DfsSearch(target, states=True)
+        got, _, _ = _outcomes(target, "dpor", True, search)
+        assert got == base, (seed, base - got)
+        dropped += search.tally.dropped is not None
+    assert dropped >= 3  # the programs do drop their states part-way
+
+
+def test_a_search_drops_states_that_do_not_pay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """B7 at three CPUs with three callers: states met again save fewer executions than the
+    branches their summaries schedule take, so the search drops them and says so, and runs
+    fewer executions than one that keeps them, with the same verdict. The choice is made on
+    counts, not time: the same every run."""
+    run = {"era": "v5.7", "strategy": "dfs", "params": {"callers": 3}, "shrink": False}
+    adaptive = explore("register-hotplug", **run)  # type: ignore[arg-type]
+    assert adaptive.verdict == "complete"
+    assert any(note.startswith("states dropped after 512 executions") for note in adaptive.notes)
+    again = explore("register-hotplug", **run)  # type: ignore[arg-type]
+    assert (again.executions, again.notes) == (adaptive.executions, adaptive.notes)
+    monkeypatch.setattr(dfs, "PAYS", 0)  # states always pay: kept to the end
+    kept = explore("register-hotplug", **run)  # type: ignore[arg-type]
+    assert kept.verdict == "complete" and not any("dropped" in note for note in kept.notes)
+    assert adaptive.executions < kept.executions
+
+
 def test_stateful_dfs_proves_and_finds_as_the_plain_one_does() -> None:
     # Five CPUs: more than the stateless openings take (four CPUs end within them). Here the
-    # states met again save no executions (the summaries of what they led to race with more
-    # steps than the runs they cut short would have); the random programs above meet states
-    # that do.
+    # states met again save few executions (the summaries of what they led to race with more
+    # steps than the runs they cut short would have), and are dropped at the 512th; the
+    # random programs above meet states that do.
     plain = explore("register-hotplug", era="v5.7", strategy="dfs", states=False, cpus=5)
     stateful = explore("register-hotplug", era="v5.7", strategy="dfs", cpus=5)
     assert plain.verdict == stateful.verdict == "complete"

@@ -80,6 +80,8 @@ class Node:
     # option -> the piece it was handed to (`DfsSearch.hand_out`), until that piece's end is
     # taken in (`DfsSearch.take_in`)
     handed: dict[int, str] = field(default_factory=dict)
+    began: int = 0  # the search's executions before this node was made (`Tally`)
+    by_hit: set[int] = field(default_factory=set)  # options a state met again scheduled
 
     def cost(self, index: int) -> int:
         return int(self.continuing is not None and index != self.continuing)
@@ -101,6 +103,7 @@ class Visit:
     summary: Summary = field(default_factory=dict)
     truncated: bool = False
     key: bytes = b""  # the state's fingerprint
+    cost: int = 0  # executions its subtree took, searched to the end (`Tally`)
 
     def merge(self, other: Visit) -> None:
         """What another search of this state found (a slice of the same subtree elsewhere)."""
@@ -109,6 +112,39 @@ class Visit:
         join_summary(self.summary, other.summary)
         self.truncated |= other.truncated
 
+
+@dataclass  # not frozen: mypyc's compiled class unpickles by setting its fields
+class Tally:
+    """Whether keeping states pays, in executions. A state met again ends the execution there
+    and `saved` about the executions its subtree took when it was searched; the races of its
+    summary with the new prefix schedule branches the subtree's real steps might not have
+    (`Node.by_hit`), and `spent` counts the executions under those (the outermost only).
+    Where states are met again with summaries that race with much of the prefix (several
+    threads on one CPU: B7 with three callers), they cost more than they save, and
+    fingerprints on top: every CHECK_EVERY executions from CHECK_FROM on, a stateful search
+    that spent at least MIN_SPENT and saved less than PAYS times that drops its states for
+    good. Sound either
+    way: the branches scheduled stay scheduled, and a stateless search from there on
+    searches every subtree again. Counted in executions, not time: deterministic."""
+
+    runs: int = 0  # this search's executions
+    saved: int = 0
+    spent: int = 0
+    dropped: int | None = None  # the execution after which the states were dropped
+    inside: int | None = None  # the depth of the node whose option `by_hit` is searched
+    inside_began: int = 0  # its first execution
+
+    def pays(self) -> bool:
+        return self.spent < MIN_SPENT or self.saved >= PAYS * self.spent
+
+
+# Measured (saved / spent from the 512th execution on): L6's proof 8.8-12, L3's 35-117; B7
+# at 3 CPUs with 3 callers 1.3-1.6, at 4 CPUs with 3 callers 2.7-4.2, where keeping states
+# ran twice the executions of the stateless search. Earlier the counts are too small to tell.
+CHECK_FROM = 512
+CHECK_EVERY = 64
+MIN_SPENT = 8
+PAYS = 5
 
 ROOT = "0"  # the piece a search starts as
 
@@ -135,6 +171,7 @@ class Piece:
     handed: int = 0  # pieces handed out from it so far (which names the next one)
     ops: tuple[Op, ...] = ()  # its changes to the nodes above it so far, in order
     hit_limit: bool = False  # an execution of it hit the step limit
+    tally: Tally | None = None  # what its states saved and cost so far (a stateful search)
 
 
 @dataclass  # not frozen: mypyc's compiled class unpickles by setting its fields
@@ -214,6 +251,9 @@ class DfsSearch:
         if states and bound is None:
             self.visited = {} if visited is None else visited
         self.hit: Visit | None = None  # the visited state that ended the last execution
+        self.tally = replace(self.piece.tally) if self.piece.tally is not None else Tally()
+        if self.tally.dropped is not None:
+            self.visited = None
         self.logged: Steps = []  # the last run's steps
         if self.piece.stack:  # a piece: resume where its last slice stopped
             self.stack = _copied(self.piece.stack)
@@ -244,6 +284,7 @@ class DfsSearch:
             branch=self.branch,
             ops=tuple(self.ops),
             hit_limit=self.hit_limit,
+            tally=replace(self.tally),
         )
 
     # -------------------------------------------------------------- node creation
@@ -323,6 +364,7 @@ class DfsSearch:
             continuing,
             visit=visit,
             depth=depth,
+            began=self.tally.runs,
         )
 
     # -------------------------------------------------------------- states (stateful search)
@@ -343,6 +385,7 @@ class DfsSearch:
             visit = self.visited[key] = Visit(key=key)
         elif visit.sleep is not None and not visit.truncated and visit.sleep <= sleep.keys():
             self.hit = visit
+            self.tally.saved += visit.cost
             raise Abort("visited")
         return visit
 
@@ -357,6 +400,7 @@ class DfsSearch:
         """`node`'s subtree is searched: its state holds what was found there."""
         visit = node.visit
         if visit is not None:
+            visit.cost = max(visit.cost, self.tally.runs - node.began)
             asleep = frozenset(node.sleep)
             visit.sleep = asleep if visit.sleep is None else visit.sleep & asleep
             join_summary(visit.summary, node.summary)
@@ -404,8 +448,12 @@ class DfsSearch:
                     _join(state.clocks.setdefault(q, {}), state.step_clocks[spawning])
                     state.races(q, machine.footprint(q), end)
         if hit is not None:  # the run stopped at a state searched before: what it did there
+            before = [(node, set(node.backtrack)) for node in self.stack if not node.fixed]
             for roots, resources in hit.summary.items():
                 state.races(roots[0], tuple(resources), end, state.joined(roots))
+            for node, had in before:
+                if len(node.backtrack) > len(had):
+                    node.by_hit.update(node.backtrack.keys() - had)
         if self.visited is not None:
             self._summarise(state, start, hit)
         # A handler that never ended kept what it interrupted from running to the end: had
@@ -418,6 +466,16 @@ class DfsSearch:
                 if machine.context(q[2]).done:
                     continue
                 state.reverse(taken, anchor, q, state.clocks.get(q, {}), end)
+
+    def _searching(self, node: Node, k: int | None) -> None:
+        """`node` goes on to option k (None: it is done): count the executions under an
+        option a state met again scheduled (`Tally`)."""
+        tally = self.tally
+        if tally.inside == node.depth:
+            tally.spent += tally.runs - tally.inside_began
+            tally.inside = None
+        if k is not None and tally.inside is None and k in node.by_hit:
+            tally.inside, tally.inside_began = node.depth, tally.runs
 
     def _reverse_races(
         self, log: StepLog, at: dict[int, Node], released: Sequence[Section], start: int
@@ -568,8 +626,10 @@ class DfsSearch:
                     return False
                 node.current = k
                 self.branch = len(stack) - 1
+                self._searching(node, k)
                 return True
             done = stack.pop()
+            self._searching(done, None)
             if self.visited is not None:
                 self._finished(done)
         return False
@@ -679,6 +739,15 @@ class DfsSearch:
         tick(budget.used, force=True)
         return result
 
+    def _weigh_states(self, result: SearchResult) -> None:
+        """Drop the states when they do not pay (`Tally`)."""
+        tally = self.tally
+        if tally.runs < CHECK_FROM or tally.runs % CHECK_EVERY or tally.pays():
+            return
+        self.visited = None
+        tally.dropped = tally.runs
+        result.notes.append(_dropped_note(tally))
+
     def _execution(self, budget: Budget, result: SearchResult, visit: Visitor | None) -> bool:
         """One execution and its race analysis; False when the search is over."""
         why = budget.exhausted()
@@ -689,6 +758,7 @@ class DfsSearch:
         machine, execution = execute(self.target, chooser)
         budget.used += 1
         result.executions += 1
+        self.tally.runs += 1
         if execution.status == "pruned":
             result.pruned += 1
         elif execution.status == "step-limit":
@@ -708,10 +778,19 @@ class DfsSearch:
             if execution.status == "step-limit":
                 self._truncated()
             result.states = len(self.visited)
+            self._weigh_states(result)
         if not self.advance():
             result.complete = self.waiting is None
             return False
         return True
+
+
+def _dropped_note(tally: Tally) -> str:
+    return (
+        f"states dropped after {tally.runs:,} executions: states met again saved about "
+        f"{tally.saved:,} executions, and the branches their summaries' races scheduled took "
+        f"{tally.spent:,}"
+    )
 
 
 def search(
