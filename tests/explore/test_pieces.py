@@ -101,6 +101,26 @@ def test_stateful_pieces_keep_the_verdict() -> None:
     assert found.found is not None
 
 
+def test_pieces_that_drop_their_states_keep_the_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pieces drop their states part-way (forced here, at the first check after a summary
+    scheduled a branch): a piece handed out from one that dropped them goes on stateless, and
+    one that dropped them leaves the states above it unused in the search it came from (their
+    summaries miss what it did after). The verdict stays, fixed and buggy."""
+    monkeypatch.setattr(dfs, "SAMPLE", 1)
+    monkeypatch.setattr(dfs, "CHECK_FROM", 0)
+    monkeypatch.setattr(dfs, "CHECK_EVERY", 2)
+    monkeypatch.setattr(dfs, "MIN_SPENT", 1)
+    monkeypatch.setattr(dfs, "PAYS", 10**9)
+    target = _target("register-hotplug", "v5.7", 3, {"callers": 2})
+    for order in range(2):
+        together, pieces = _in_pieces(target, order, states=True)
+        assert together.found is None and not pieces.unfinished and pieces.count > 3
+        assert any(note.startswith(dfs.DROPPED) for note in together.notes), together.notes
+    buggy = _target("register-hotplug", "v4.16", 3, {"callers": 2})
+    found, _ = _in_pieces(buggy, 0, states=True, per_slice=1)
+    assert found.found is not None
+
+
 def test_two_processes_run_the_executions_of_one() -> None:
     run = {
         "scenario": "register-hotplug",

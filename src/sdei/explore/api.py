@@ -532,8 +532,10 @@ def _parallel_dfs(
         budget.used += done.result.executions
         if done.task.kind == "dfs-probe":
             opened = done.result.complete
-        else:
-            kept[done.process], done.result.states = done.result.states, 0
+        else:  # a process's states only grow (a slice that dropped them reports none)
+            process = done.process
+            kept[process] = max(kept.get(process, 0), done.result.states)
+            done.result.states = 0
         result.absorb(done.result)
         if progress is not None:
             progress(budget.used)
@@ -544,6 +546,10 @@ def _parallel_dfs(
     result.complete = searched and result.found is None
     if result.found is None and not result.complete:
         result.cut = "worker-lost" if result.lost else (budget.exhausted() or "interrupted")
+    dropped = [note for note in result.notes if note.startswith(dfs.DROPPED)]
+    if len(dropped) > 1:  # one note, not one per piece
+        result.notes = [note for note in result.notes if note not in dropped]
+        result.notes.append(f"{dfs.DROPPED} in {len(dropped)} pieces, where they did not pay")
     if pieces.count > 1:
         result.notes.append(f"dfs in {pieces.count} pieces")
     return result

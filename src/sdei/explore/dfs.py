@@ -116,7 +116,8 @@ class Visit:
 @dataclass  # not frozen: mypyc's compiled class unpickles by setting its fields
 class Tally:
     """Whether keeping states pays, in executions. A state met again ends the execution there
-    and `saved` about the executions its subtree took when it was searched; the races of its
+    and `saved` about the executions its subtree took (the most it took in a search of it
+    to the end); the races of its
     summary with the new prefix schedule branches the subtree's real steps might not have
     (`Node.by_hit`), and `spent` counts the executions under those (the outermost only).
     Where states are met again with summaries that race with much of the prefix (several
@@ -170,7 +171,9 @@ class Piece:
     ident: str = ROOT  # the root's; a piece handed out from piece P is P.1, P.2, ...
     handed: int = 0  # pieces handed out from it so far (which names the next one)
     ops: tuple[Op, ...] = ()  # its changes to the nodes above it so far, in order
-    hit_limit: bool = False  # an execution of it hit the step limit
+    # an execution of it hit the step limit, or it dropped its states: the summaries of the
+    # states above it are incomplete (`DfsSearch._truncated`)
+    hit_limit: bool = False
     tally: Tally | None = None  # what its states saved and cost so far (a stateful search)
 
 
@@ -178,7 +181,8 @@ class Piece:
 class Returned:
     """A piece searched to the end, for the search it was handed out from (`take_in`): its
     changes to the nodes above it, its summaries of their states (a stateful search), and
-    whether an execution hit the step limit (then none of them was searched to the end)."""
+    whether an execution hit the step limit or the piece dropped its states (then none of
+    those states was searched to the end: their summaries miss what it did)."""
 
     ident: str
     ops: tuple[Op, ...]
@@ -390,7 +394,9 @@ class DfsSearch:
         return visit
 
     def _truncated(self) -> None:
-        """The execution hit the step limit: no state on its path was searched to the end."""
+        """The execution hit the step limit, or the search dropped its states (and with them
+        the summaries of what it does from now on): no state on its path is searched to the
+        end, here or in the search it belongs to (`Returned.hit_limit`)."""
         self.hit_limit = True
         for node in self.stack:
             if node.visit is not None:
@@ -670,7 +676,9 @@ class DfsSearch:
             self.piece.handed += 1
             ident = f"{self.piece.ident}.{self.piece.handed}"
             node.handed[k] = ident
-            return Piece(above, depth + 1, depth, ident)
+            tally = self.tally  # its counts go on with it (stateless if they were dropped here)
+            counts = Tally(tally.runs, tally.saved, tally.spent, tally.dropped)
+            return Piece(above, depth + 1, depth, ident, tally=counts)
         return None
 
     def take_in(self, back: Returned) -> None:
@@ -744,6 +752,7 @@ class DfsSearch:
         tally = self.tally
         if tally.runs < CHECK_FROM or tally.runs % CHECK_EVERY or tally.pays():
             return
+        self._truncated()
         self.visited = None
         tally.dropped = tally.runs
         result.notes.append(_dropped_note(tally))
@@ -785,9 +794,12 @@ class DfsSearch:
         return True
 
 
+DROPPED = "states dropped"  # how the verdict's note on it begins
+
+
 def _dropped_note(tally: Tally) -> str:
     return (
-        f"states dropped after {tally.runs:,} executions: states met again saved about "
+        f"{DROPPED} after {tally.runs:,} executions: states met again saved about "
         f"{tally.saved:,} executions, and the branches their summaries' races scheduled took "
         f"{tally.spent:,}"
     )
