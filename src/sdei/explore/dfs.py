@@ -124,7 +124,7 @@ class Tally:
     threads on one CPU: B7 with three callers), they cost more than they save, and
     fingerprints on top: every CHECK_EVERY executions from CHECK_FROM on, a stateful search
     that spent at least MIN_SPENT and saved less than PAYS times that drops its states for
-    good. Sound either
+    good, and so does one that has met no state again in UNMET_FOR executions. Sound either
     way: the branches scheduled stay scheduled, and a stateless search from there on
     searches every subtree again. Counted in executions, not time: deterministic."""
 
@@ -136,6 +136,8 @@ class Tally:
     inside_began: int = 0  # its first execution
 
     def pays(self) -> bool:
+        if self.saved == 0:  # no state met again yet: fingerprints for nothing, after a while
+            return self.runs < UNMET_FOR
         return self.spent < MIN_SPENT or self.saved >= PAYS * self.spent
 
 
@@ -144,6 +146,7 @@ class Tally:
 # ran twice the executions of the stateless search. Earlier the counts are too small to tell.
 CHECK_FROM = 512
 CHECK_EVERY = 64
+UNMET_FOR = 2048  # L7's proof meets no state again in 33,699 executions
 MIN_SPENT = 8
 PAYS = 5
 
@@ -798,6 +801,8 @@ DROPPED = "states dropped"  # how the verdict's note on it begins
 
 
 def _dropped_note(tally: Tally) -> str:
+    if tally.saved == 0:
+        return f"{DROPPED} after {tally.runs:,} executions: none was met again"
     return (
         f"{DROPPED} after {tally.runs:,} executions: states met again saved about "
         f"{tally.saved:,} executions, and the branches their summaries' races scheduled took "
@@ -875,7 +880,10 @@ TAKES = ("irq", "sdei")  # options that stack a handler on their PE
 ORDERS = ("continuing", "round-robin", "eager", "lazy")  # a new node's first option
 OPENINGS = (("round-robin", 8), ("eager", 8), ("lazy", 128))  # `probe`'s orders, executions
 FULL_COLLECTION = 500  # executions between full collections (`DfsSearch.run`)
-SAMPLE = 8  # a stateful search keeps one state in about this many (`DfsSearch._visit`)
+# A stateful search keeps one state in about this many (`DfsSearch._visit`). Which ones
+# matters: at 8, L3's proof took 17,430 executions, and 2,776 with the kept states shifted by
+# three steps; at 4 it takes 5,642, B7 at 6 CPUs 1,166 (4,108 at 8) and L6's proof 1,272 (1,909).
+SAMPLE = 4
 
 
 def _round_robin(opts: tuple[Any, ...], awake: list[int], last_pe: int | None, pes: int) -> int:
