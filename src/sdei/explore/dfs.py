@@ -141,9 +141,10 @@ class Tally:
         return self.spent < MIN_SPENT or self.saved >= PAYS * self.spent
 
 
-# Measured (saved / spent from the 512th execution on): L6's proof 8.8-12, L3's 35-117; B7
-# at 3 CPUs with 3 callers 1.3-1.6, at 4 CPUs with 3 callers 2.7-4.2, where keeping states
-# ran twice the executions of the stateless search. Earlier the counts are too small to tell.
+# Measured with one state in 8 kept (saved / spent from the 512th execution on): L6's proof
+# 8.8-12, L3's 35-117; B7 at 3 CPUs with 3 callers 1.3-1.6, at 4 CPUs with 3 callers 2.7-4.2,
+# where keeping states ran twice the executions of the stateless search. Earlier the counts
+# are too small to tell. With one in 4 kept each of these chooses the same way.
 CHECK_FROM = 512
 CHECK_EVERY = 64
 UNMET_FOR = 2048  # L7's proof meets no state again in 33,699 executions
