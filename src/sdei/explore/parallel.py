@@ -272,9 +272,8 @@ class Pool:
 
     With more than one job this process is one of them (`_run_processes`). With `warm_up`
     seconds it runs alone at first: most searches end there, without paying for workers,
-    which start in the background after START_WORKERS_AFTER (at once for a dfs whose
-    openings are to run beside it) and get work once they are up, at the latest after
-    `warm_up`.
+    which start in the background after START_WORKERS_AFTER and get work once they are up,
+    at the latest after `warm_up`.
     """
 
     def __init__(
@@ -395,13 +394,11 @@ class Pool:
         """This process is one of the jobs, the workers the others. It runs tasks itself
         (a dfs piece pausing to hand work out when a worker idles, or to take a worker's
         result in), and alone during the warm-up: the workers start in the background after
-        START_WORKERS_AFTER (at once when a dfs's openings are among the tasks) and get work
-        once they are up, at the latest after `warm_up`."""
+        START_WORKERS_AFTER and get work once they are up, at the latest after `warm_up`."""
         workers = self.jobs - 1
         futures: dict[cf.Future[TaskResult], Task] = {}
         began = time.monotonic()
-        # A dfs's openings run beside its root piece: a worker is wanted at once for them.
-        if self.warm_up <= START_WORKERS_AFTER or any(t.kind == "dfs-probe" for t in pending):
+        if self.warm_up <= START_WORKERS_AFTER:
             self._start_workers()
 
         def ready() -> bool:  # the workers can take tasks
