@@ -17,7 +17,7 @@ from sdei.explore import dfs, explore
 from sdei.explore.api import _parallel_dfs
 from sdei.explore.base import SearchResult
 from sdei.explore.budget import Budget
-from sdei.explore.parallel import DfsPieces, Pool, Task, TaskResult, run_task
+from sdei.explore.parallel import DfsPieces, Follow, Pool, Task, TaskResult, run_task
 from sdei.explore.target import Target
 
 from .toys import INDEPENDENT, ORDERED
@@ -164,11 +164,7 @@ class _Recording(Pool):
         self.results: list[TaskResult] = []
 
     def run(
-        self,
-        tasks: list[Task],
-        follow: Callable[[TaskResult], list[Task]],
-        stop: Callable[[], bool],
-        budget: Budget,
+        self, tasks: list[Task], follow: Follow, stop: Callable[[], bool], budget: Budget
     ) -> Iterator[TaskResult]:
         for done in super().run(tasks, follow, stop, budget):
             self.results.append(done)

@@ -680,8 +680,8 @@ class DfsSearch:
             self.piece.handed += 1
             ident = f"{self.piece.ident}.{self.piece.handed}"
             node.handed[k] = ident
-            tally = self.tally  # its counts go on with it (stateless if they were dropped here)
-            counts = Tally(tally.runs, tally.saved, tally.spent, tally.dropped)
+            # its counts go on with it (stateless if they were dropped here)
+            counts = replace(self.tally, inside=None)
             return Piece(above, depth + 1, depth, ident, tally=counts)
         return None
 
